@@ -1,0 +1,67 @@
+"""Square hand crops: box from a region, batched crop-and-resize, and back-projection.
+
+A crop box is ``(cx, cy, side)`` in frame pixels (pixel centres at integer coordinates). Crop
+pixel ``u`` of an ``S``-pixel crop maps to frame ``x = cx + (u - S / 2) * side / S`` — the paper's
+``p_frame = (p_crop - 128) / scale + centre`` with ``scale = S / side``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# The paper: size x 1.25, scale = clip(256 / size, 0.25, 5) -> window side in [51.2, 1024] px.
+CROP_ENLARGE = 1.25
+MIN_SIDE_PX = 256 / 5.0
+MAX_SIDE_PX = 256 / 0.25
+
+
+def box_from_bbox(bbox_xyxy: np.ndarray, enlarge: float = CROP_ENLARGE,
+                  min_side: float = MIN_SIDE_PX, max_side: float = MAX_SIDE_PX) -> np.ndarray:
+    """``[N, 4]`` boxes (x0, y0, x1, y1) -> ``[N, 3]`` crop boxes: centre of the box, side =
+    longer box side x ``enlarge``, clamped to ``[min_side, max_side]``."""
+    b = np.asarray(bbox_xyxy, dtype=np.float32).reshape(-1, 4)
+    centre = (b[:, :2] + b[:, 2:]) / 2
+    side = np.clip(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * enlarge, min_side, max_side)
+    return np.concatenate([centre, side[:, None]], axis=1).astype(np.float32)
+
+
+def crop_and_resize(image: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """Bilinear crops of one image.
+
+    ``image`` ``[C, H, W]`` (normalised, so zero padding = mid-grey outside the frame),
+    ``boxes`` ``[N, 3]`` crop boxes in frame pixels -> ``[N, C, size, size]``.
+    """
+    if boxes.numel() == 0:
+        return image.new_zeros((0, image.shape[0], size, size))
+    _, h, w = image.shape
+    boxes = boxes.to(device=image.device, dtype=torch.float32)
+    u = torch.arange(size, device=image.device, dtype=torch.float32) - size / 2
+    step = boxes[:, 2:3] / size
+    xs = boxes[:, 0:1] + u[None] * step  # [N, S] frame x of each crop column
+    ys = boxes[:, 1:2] + u[None] * step
+    gx = (2 * xs + 1) / w - 1  # grid_sample, align_corners=False
+    gy = (2 * ys + 1) / h - 1
+    n = boxes.shape[0]
+    grid = torch.stack([gx[:, None, :].expand(n, size, size), gy[:, :, None].expand(n, size, size)], -1)
+    src = image[None].expand(n, -1, -1, -1)
+    return F.grid_sample(src, grid.to(image.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def crop_to_frame(points_crop: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """``[N, K, 2]`` crop pixels -> frame pixels for ``[N, 3]`` crop boxes."""
+    boxes = boxes.to(points_crop)
+    return (points_crop - size / 2) * (boxes[:, None, 2:3] / size) + boxes[:, None, :2]
+
+
+def frame_to_crop(points_frame: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """Inverse of ``crop_to_frame``."""
+    boxes = boxes.to(points_frame)
+    return (points_frame - boxes[:, None, :2]) * (size / boxes[:, None, 2:3]) + size / 2
+
+
+def box_corners(boxes: np.ndarray) -> np.ndarray:
+    """``[N, 3]`` crop boxes -> ``[N, 4]`` (x0, y0, x1, y1) frame pixels of the window."""
+    b = np.asarray(boxes, dtype=np.float32).reshape(-1, 3)
+    half = b[:, 2:3] / 2
+    return np.concatenate([b[:, :2] - half, b[:, :2] + half], axis=1)

@@ -1,0 +1,66 @@
+"""Hand regions from segmentation probabilities (section 3.1 of the paper, extended to two hands).
+
+The paper grows the region around the most confident pixel with 32 rounds of a 21x21 dilation
+ANDed with the mask, which bridges gaps of ~10 px. Here: connected components of the mask
+dilated by the same bridge radius, ANDed back with the mask — equivalent, and far cheaper.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+LEFT, RIGHT = 1, 2  # mask labels and 3-class channel indices
+
+
+@dataclass
+class Region:
+    """One hand region in segmentation-canvas pixels."""
+
+    bbox: np.ndarray  # [4] x0, y0, x1, y1 (inclusive pixel extent + 1)
+    confidence: float  # the region's highest hand probability
+    area: int  # foreground pixels
+    side: str | None  # "left"/"right" by majority vote (3-class), None for a 2-class model
+
+
+def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
+                 min_area: int = 40, max_hands: int = 2) -> tuple[list[Region], np.ndarray]:
+    """``probs`` ``[C, h, w]`` softmax output (C = 2: bg, hand; C = 3: bg, left, right).
+
+    Returns up to ``max_hands`` regions ordered by their most confident pixel, and the label mask
+    ``[h, w]`` uint8 (0 background, 1 left, 2 right; 2-class hands are labelled 1).
+    """
+    hand_prob = 1.0 - probs[0]
+    fg = (hand_prob > threshold).astype(np.uint8)
+    if probs.shape[0] == 3:
+        labels_mask = np.where(probs[RIGHT] > probs[LEFT], RIGHT, LEFT).astype(np.uint8) * fg
+    else:
+        labels_mask = fg.copy()
+    if not fg.any():
+        return [], labels_mask
+    if bridge_px > 0:
+        k = 2 * bridge_px + 1
+        grown = cv2.dilate(fg, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    else:
+        grown = fg
+    n, comp = cv2.connectedComponents(grown, connectivity=8)
+    comp = comp * fg  # AND with the mask: the bridge joins regions but adds no pixels
+    regions = []
+    flat_comp, flat_prob = comp.ravel(), hand_prob.ravel()
+    areas = np.bincount(flat_comp, minlength=n)
+    peak = np.zeros(n, np.float32)
+    np.maximum.at(peak, flat_comp, flat_prob)
+    for label in np.argsort(-peak):
+        if label == 0 or areas[label] < min_area:
+            continue
+        ys, xs = np.nonzero(comp == label)
+        side = None
+        if probs.shape[0] == 3:
+            votes_right = int((labels_mask[ys, xs] == RIGHT).sum())
+            side = "right" if votes_right * 2 > len(ys) else "left"
+        bbox = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+        regions.append(Region(bbox=bbox, confidence=float(peak[label]), area=int(areas[label]), side=side))
+        if len(regions) == max_hands:
+            break
+    return regions, labels_mask

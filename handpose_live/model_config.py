@@ -1,0 +1,96 @@
+"""The configuration of a whole model: the four networks, the bone length and run-time options.
+
+It is stored as ``config.json`` in a model folder and rebuilds the networks from that alone.
+Unknown keys are rejected, so a typo never silently falls back to a default.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .canonical import DEFAULT_BONE_LENGTH_M
+from .models import HandSegNetConfig, LiftingConfig, PoseNetConfig
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class DetectionConfig:
+    """Run-time options of segmentation, cropping and tracking."""
+
+    mask_threshold: float = 0.5  # hand probability above which a pixel is a hand
+    bridge_px_at_240: float = 10.0  # gap bridged between pieces of one hand, px at 240 rows
+    min_area_frac: float = 0.0005  # smallest hand region, fraction of the segmentation canvas
+    max_hands: int = 2
+    min_score: float = 0.15  # hands scoring below this are not reported
+    track_min_confidence: float = 0.35  # mean keypoint score below which a track is lost
+    redetect_interval: int = 10  # frames between searches for new hands while tracking
+
+
+@dataclass
+class ModelConfig:
+    handsegnet: HandSegNetConfig = field(default_factory=HandSegNetConfig)
+    posenet: PoseNetConfig = field(default_factory=PoseNetConfig)
+    poseprior: LiftingConfig = field(default_factory=LiftingConfig)
+    viewpoint: LiftingConfig = field(default_factory=LiftingConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    bone_length_m: float = DEFAULT_BONE_LENGTH_M  # metric length of the middle MCP->PIP bone
+    name: str = "unnamed"
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["format_version"] = FORMAT_VERSION
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        d = dict(d)
+        version = d.pop("format_version", None)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"config format_version {version!r} is not supported (expected {FORMAT_VERSION})")
+        kinds = {"handsegnet": HandSegNetConfig, "posenet": PoseNetConfig, "poseprior": LiftingConfig,
+                 "viewpoint": LiftingConfig, "detection": DetectionConfig}
+        kwargs = {}
+        for key, value in d.items():
+            if key in kinds:
+                kwargs[key] = _strict(kinds[key], value, key)
+            elif key in {f.name for f in dataclasses.fields(cls)}:
+                kwargs[key] = value
+            else:
+                raise ValueError(f"unknown key {key!r} in model config")
+        return cls(**kwargs)
+
+
+def _strict(kind, values: dict, where: str):
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown key(s) {sorted(unknown)} in model config section {where!r}")
+    return kind(**values)
+
+
+# Named configurations. "paper" is the published size; "light" is the real-time CPU default;
+# "tiny" exists for tests (random weights, fast).
+PRESETS = {
+    "paper": ModelConfig(name="paper"),
+    "light": ModelConfig(
+        handsegnet=HandSegNetConfig(width=0.5, input_size=(128, 160)),
+        posenet=PoseNetConfig(width=0.5, input_size=128),
+        poseprior=LiftingConfig(width=0.5), viewpoint=LiftingConfig(width=0.5),
+        name="light",
+    ),
+    "tiny": ModelConfig(
+        handsegnet=HandSegNetConfig(width=0.125, input_size=(64, 80)),
+        posenet=PoseNetConfig(width=0.125, input_size=64),
+        poseprior=LiftingConfig(width=0.125), viewpoint=LiftingConfig(width=0.125),
+        name="tiny",
+    ),
+}
+
+
+def preset(name: str) -> ModelConfig:
+    """A fresh copy of a named configuration."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    return ModelConfig.from_dict(PRESETS[name].to_dict())

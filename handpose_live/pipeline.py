@@ -1,0 +1,291 @@
+"""HandPoseEstimator: BGR frames in, hands with 2D and 3D keypoints out. No threads, no Qt.
+
+Pipeline (Zimmermann & Brox 2017): HandSegNet on the letterboxed frame -> hand regions -> a
+square crop per hand -> PoseNet score maps -> sub-pixel 2D keypoints -> PosePrior + ViewPoint
+-> canonical pose and rotation -> 3D keypoints in metres. Video mode reuses each hand's last
+keypoints as its next crop and runs segmentation only to (re)find hands.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import crop as cropping
+from .canonical import from_canonical, rodrigues
+from .checkpoint import load_model
+from .detection import find_regions
+from .hand import Hand
+from .heatmaps import decode
+from .model_config import ModelConfig
+from .preprocess import bgr_to_tensor, letterbox, normalise, unletterbox_mask, validate_frames
+from .skeleton import rhd_to_user
+from .tracking import Track, best_match
+
+SIDES = ("left", "right")
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` = the first CUDA GPU if there is one, else the CPU; ``cpu``, ``cuda``, ``cuda:N``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} asked for, but no CUDA GPU is available; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA GPU(s) present")
+    elif dev.type != "cpu":
+        raise ValueError(f"unsupported device {device!r}; use auto, cpu, cuda or cuda:N")
+    return dev
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """``auto``: fp16 on CUDA, bf16 on a CPU with native bf16 support, else fp32 (None)."""
+    table = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.float16
+        return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+    if precision not in table:
+        raise ValueError(f"unknown precision {precision!r}; use auto, fp32, bf16 or fp16")
+    if precision == "fp16" and device.type == "cpu":
+        raise ValueError("fp16 is for CUDA; on the CPU use bf16 or fp32")
+    return table[precision]
+
+
+class HandPoseEstimator:
+    """Batched hand pose estimation. Contract: ``process`` takes a list of ``HxWx3`` uint8 **BGR**
+    frames of any sizes and returns, per frame, a list of ``Hand`` ordered by score, keypoints in
+    user order (``skeleton.KEYPOINT_NAMES``). Gradients are never computed.
+
+    ``mode="image"``: frames are independent; one batched pass per network.
+    ``mode="video"``: frames are consecutive frames of one stream (one estimator per stream);
+    hands are tracked by reusing their last keypoints as the next crop, and segmentation runs
+    only when a track is lost or, every few frames, to look for new hands. ``reset()`` starts a
+    new stream.
+    """
+
+    def __init__(self, config: ModelConfig, networks: dict, device: str = "auto",
+                 precision: str = "auto", mode: str = "image", digests: dict | None = None):
+        if mode not in ("image", "video"):
+            raise ValueError(f"mode must be 'image' or 'video', got {mode!r}")
+        self.config = config
+        self.mode = mode
+        self._device = resolve_device(device)
+        self._amp_dtype = resolve_precision(precision, self._device)
+        self.model_name = config.name
+        self.weights_sha256 = dict(digests or {})
+        fmt = torch.channels_last if self._device.type == "cpu" else torch.contiguous_format
+        self.nets = {k: v.eval().to(self._device) for k, v in networks.items()}
+        for k in ("handsegnet", "posenet"):
+            self.nets[k] = self.nets[k].to(memory_format=fmt)
+        self._memory_format = fmt
+        self._ids = itertools.count()
+        self.last_masks: list[np.ndarray | None] = []
+        self.reset()
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, device: str = "auto",
+                        precision: str = "auto", mode: str = "image") -> "HandPoseEstimator":
+        """Load a model folder (or a name under ``assets/models``; ``None`` = the shipped default).
+        Raises ``checkpoint.ModelNotFoundError`` / ``checkpoint.CorruptModelError``."""
+        config, networks, digests = load_model(path)
+        return cls(config, networks, device=device, precision=precision, mode=mode, digests=digests)
+
+    @property
+    def device(self) -> str:
+        return str(self._device)
+
+    @property
+    def precision(self) -> str:
+        return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self._amp_dtype]
+
+    @property
+    def num_classes(self) -> int:
+        return self.config.handsegnet.num_classes
+
+    def reset(self) -> None:
+        """Forget all tracks (video mode): the next frame starts a new stream."""
+        self._tracks: list[Track] = []
+        self._lost: list[Track] = []
+        self._since_detect = 0
+        self._frame_hw: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ public entry point
+    @torch.inference_mode()
+    def process(self, frames, hand_sides=None) -> list[list[Hand]]:
+        """Hands in each frame. ``hand_sides`` (required by a 2-class model, optional override
+        otherwise): per frame ``"left"``/``"right"``, applied to every hand of that frame."""
+        frames = validate_frames(frames)
+        sides = self._check_sides(hand_sides, len(frames))
+        if not frames:
+            self.last_masks = []
+            return []
+        if self.mode == "image":
+            return self._process_images(frames, sides)
+        results, masks = [], []
+        for frame, side in zip(frames, sides):
+            hands, mask = self._process_video_frame(frame, side)
+            results.append(hands)
+            masks.append(mask)
+        self.last_masks = masks
+        return results
+
+    def _check_sides(self, hand_sides, n: int) -> list[str | None]:
+        if hand_sides is None:
+            if self.num_classes == 2:
+                raise ValueError("this is a 2-class (paper) model: pass hand_sides, e.g. ['right'] * len(frames)")
+            return [None] * n
+        if isinstance(hand_sides, str):
+            hand_sides = [hand_sides] * n
+        hand_sides = list(hand_sides)
+        if len(hand_sides) != n or any(s not in SIDES for s in hand_sides):
+            raise ValueError(f"hand_sides must be 'left' or 'right' per frame ({n} frames), got {hand_sides!r}")
+        return hand_sides
+
+    # ------------------------------------------------------------------ stages
+    def _amp(self):
+        if self._amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self._device.type, dtype=self._amp_dtype)
+
+    def _segment(self, frames: list[np.ndarray]):
+        """Regions (bbox in frame px) and frame-sized label masks for each frame."""
+        cfg, det = self.config.handsegnet, self.config.detection
+        h, w = cfg.input_size
+        canvases, boxes = zip(*(letterbox(f[:, :, ::-1], (h, w)) for f in frames))
+        batch = torch.from_numpy(np.stack(canvases)).to(self._device).permute(0, 3, 1, 2)
+        x = normalise(batch).contiguous(memory_format=self._memory_format)
+        with self._amp():
+            logits = self.nets["handsegnet"](x)
+        probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        bridge = int(round(det.bridge_px_at_240 * h / 240))
+        min_area = max(1, int(det.min_area_frac * h * w))
+        out = []
+        for p, box, frame in zip(probs, boxes, frames):
+            regions, canvas_mask = find_regions(p, det.mask_threshold, bridge, min_area, det.max_hands)
+            for r in regions:
+                r.bbox = box.to_frame(r.bbox.reshape(2, 2)).reshape(4)
+            out.append((regions, unletterbox_mask(canvas_mask, box, frame.shape[:2])))
+        return out
+
+    def _pose(self, frame_tensors: list[torch.Tensor], boxes: list[np.ndarray], sides: list[str]):
+        """PoseNet + lifting for hands; ``boxes[i]`` ``[n_i, 3]`` crop boxes in frame i.
+        Returns per hand: (keypoints_2d RHD [21,2] frame px, confidence [21], xyz RHD [21,3] m)."""
+        size = self.config.posenet.input_size
+        crops, all_boxes = [], []
+        for tensor, b in zip(frame_tensors, boxes):
+            if len(b):
+                bt = torch.as_tensor(np.asarray(b, np.float32), device=self._device)
+                crops.append(cropping.crop_and_resize(tensor, bt, size))
+                all_boxes.append(bt)
+        if not crops:
+            return []
+        x = torch.cat(crops).contiguous(memory_format=self._memory_format)
+        with self._amp():
+            maps = self.nets["posenet"](x)[-1]
+        maps = maps.float()
+        kp_crop, conf = decode(maps, size)
+        kp_frame = cropping.crop_to_frame(kp_crop, torch.cat(all_boxes), size)
+        one_hot = torch.zeros(len(sides), 2, device=self._device)
+        is_right = torch.tensor([s == "right" for s in sides], device=self._device)
+        one_hot[torch.arange(len(sides)), is_right.long()] = 1.0
+        canonical = self.nets["poseprior"](maps, one_hot)
+        rotation = rodrigues(self.nets["viewpoint"](maps, one_hot))
+        xyz = from_canonical(canonical, rotation, is_right, self.config.bone_length_m)
+        xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
+        return list(zip(kp_frame.cpu().numpy(), conf.cpu().numpy(), xyz.cpu().numpy()))
+
+    def _make_hand(self, frame_hw, side, kp_rhd, conf_rhd, xyz_rhd, region_conf, track_id, box) -> Hand:
+        kp = rhd_to_user(kp_rhd).astype(np.float32)
+        conf = rhd_to_user(conf_rhd, axis=0).astype(np.float32)
+        h, w = frame_hw
+        x0, y0 = np.clip(kp.min(0), 0, [w - 1, h - 1])
+        x1, y1 = np.clip(kp.max(0), 0, [w - 1, h - 1])
+        score = float(np.sqrt(max(region_conf, 0.0) * float(conf.mean())))
+        corners = cropping.box_corners(box)[0]
+        return Hand(side=side, score=score, bbox=(float(x0), float(y0), float(x1), float(y1)),
+                    keypoints_2d=kp, keypoint_scores=conf,
+                    keypoints_3d=rhd_to_user(xyz_rhd).astype(np.float32), track_id=track_id,
+                    crop_box=tuple(float(v) for v in corners))
+
+    def _keypoint_box(self, kp_frame_rhd: np.ndarray) -> np.ndarray:
+        lo, hi = kp_frame_rhd.min(0), kp_frame_rhd.max(0)
+        return cropping.box_from_bbox(np.concatenate([lo, hi])[None])[0]
+
+    # ------------------------------------------------------------------ modes
+    def _process_images(self, frames, sides) -> list[list[Hand]]:
+        segmented = self._segment(frames)
+        self.last_masks = [mask for _, mask in segmented]
+        tensors = [bgr_to_tensor(f, self._device) for f in frames]
+        boxes, hand_sides, meta = [], [], []
+        for i, (regions, _) in enumerate(segmented):
+            b = cropping.box_from_bbox(np.array([r.bbox for r in regions]).reshape(-1, 4))
+            boxes.append(b)
+            for r, box in zip(regions, b):
+                side = sides[i] or r.side
+                hand_sides.append(side)
+                meta.append((i, side, r.confidence, box))
+        results: list[list[Hand]] = [[] for _ in frames]
+        for (i, side, rconf, box), (kp, conf, xyz) in zip(meta, self._pose(tensors, boxes, hand_sides)):
+            hand = self._make_hand(frames[i].shape[:2], side, kp, conf, xyz, rconf, next(self._ids), box[None])
+            if hand.score >= self.config.detection.min_score:
+                results[i].append(hand)
+        for hands in results:
+            hands.sort(key=lambda h: -h.score)
+        return results
+
+    def _process_video_frame(self, frame: np.ndarray, side_hint: str | None):
+        det = self.config.detection
+        if self._frame_hw != frame.shape[:2]:
+            self.reset()
+            self._frame_hw = frame.shape[:2]
+        tensor = bgr_to_tensor(frame, self._device)
+        hands: list[Hand] = []
+        kept: list[Track] = []
+        if self._tracks:
+            tracks = self._tracks
+            outputs = self._pose([tensor], [np.stack([t.box for t in tracks])],
+                                 [side_hint or t.side for t in tracks])
+            for t, (kp, conf, xyz) in zip(tracks, outputs):
+                if conf.mean() < det.track_min_confidence:
+                    self._lost.append(t)
+                    continue
+                hand = self._make_hand(frame.shape[:2], side_hint or t.side, kp, conf, xyz,
+                                       t.region_confidence, t.track_id, t.box[None])
+                t.box, t.bbox = self._keypoint_box(kp), np.asarray(hand.bbox, np.float32)
+                kept.append(t)
+                hands.append(hand)
+        self._since_detect += 1
+        lost_one = len(kept) < len(self._tracks)
+        searching = len(kept) < det.max_hands and self._since_detect >= det.redetect_interval
+        mask = None
+        if not kept or lost_one or searching:
+            self._since_detect = 0
+            (regions, mask), = self._segment([frame])
+            fresh = [r for r in regions if best_match(r.bbox, [t.bbox for t in kept]) < 0]
+            fresh = fresh[: det.max_hands - len(kept)]
+            boxes = cropping.box_from_bbox(np.array([r.bbox for r in fresh]).reshape(-1, 4))
+            region_sides = [side_hint or r.side for r in fresh]
+            outputs = self._pose([tensor], [boxes], region_sides)
+            for r, box, side, (kp, conf, xyz) in zip(fresh, boxes, region_sides, outputs):
+                j = best_match(r.bbox, [t.bbox for t in self._lost])
+                track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)
+                hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz, r.confidence, track_id, box[None])
+                if hand.score < det.min_score or conf.mean() < det.track_min_confidence:
+                    continue
+                kept.append(Track(track_id, side, self._keypoint_box(kp), np.asarray(hand.bbox, np.float32),
+                                  r.confidence))
+                hands.append(hand)
+            self._lost = self._lost[-4:]  # remember a few lost tracks to give their ids back
+        self._tracks = kept
+        hands = [h for h in hands if h.score >= det.min_score]
+        hands.sort(key=lambda h: -h.score)
+        return hands, mask
