@@ -1,0 +1,215 @@
+"""Headless batch processing and CSV export: ``python main.py --headless …`` / ``--export-csv``.
+
+``main(argv)`` parses its own flags (``build_parser()``), prints one ``error: …`` line on stderr
+for every bad input and returns a non-zero exit code instead of raising.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .session import RecordingError, SessionFormatError, SessionWriter, export_csv
+from .session.format import STATUS_INTERRUPTED
+from .session.overlay import draw_hands
+from .sources import FrameSource, ImageFolderSource, SourceError, open_source
+
+IMAGE_FOLDER_VIDEO_FPS = 10.0  # frame rate of the annotated video of an image folder
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class BatchError(Exception):
+    """A user-facing problem; its message is printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        sys.stderr.write(f"error: {message} (see --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="main.py", description="Process a source without a window, or export CSV.")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--headless", action="store_true", help="process --source into --out")
+    mode.add_argument("--export-csv", metavar="SESSION_DIR",
+                      help="write SESSION_DIR/keypoints.csv (one row per frame x hand x keypoint)")
+    p.add_argument("--source", help="video file, image folder, or camera index")
+    p.add_argument("--out", metavar="DIR", help="new session folder (must not exist or be empty)")
+    p.add_argument("--model", default=None, help="model folder (default: the installed model)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, … (default auto)")
+    p.add_argument("--precision", default="auto", help="auto, fp32, fp16, bf16 (default auto)")
+    p.add_argument("--batch-size", type=int, default=8, help="frames per inference batch (files)")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    p.add_argument("--raw-video", action="store_true", help="also store the unannotated video")
+    return p
+
+
+@dataclass
+class _Item:
+    frame: int  # index in the source (capture count for cameras)
+    t: float | None  # seconds
+    name: str | None  # image file name (image folders)
+    image: np.ndarray  # BGR
+
+
+def _image_items(src: ImageFolderSource, skipped: list[str]) -> Iterator[_Item]:
+    for index, path in enumerate(src.paths):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            skipped.append(path.name)
+            continue
+        yield _Item(index, None, path.name, image)
+
+
+def _stream_items(src: FrameSource) -> Iterator[_Item]:
+    start, index = time.monotonic(), 0
+    while (image := src.read()) is not None:
+        t = time.monotonic() - start if src.is_live else index / src.fps
+        yield _Item(index, t, None, image)
+        index += 1
+
+
+def _chunks(items: Iterator[_Item], size: int, limit: int | None) -> Iterator[list[_Item]]:
+    chunk, count = [], 0
+    for item in items:
+        if limit is not None and count >= limit:
+            break
+        chunk.append(item)
+        count += 1
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def load_estimator(model: str | None, device: str, precision: str, mode: str):
+    """The pipeline's ``HandPoseEstimator``; model problems become ``BatchError``."""
+    if model is not None and not Path(model).exists():
+        raise BatchError(f"model not found: {model}")
+    try:
+        from .pipeline import HandPoseEstimator
+    except ImportError as e:
+        raise BatchError(f"the hand pose estimator is not available: {e}") from e
+    try:
+        return HandPoseEstimator.from_pretrained(
+            path=model, device=device, precision=precision, mode=mode
+        )
+    except (FileNotFoundError, ValueError) as e:  # ModelNotFoundError, CorruptModelError
+        raise BatchError(str(e)) from e
+
+
+def _check_args(args) -> None:
+    if args.source is None or args.out is None:
+        raise BatchError("--headless needs --source (video, image folder or camera) and --out DIR")
+    if args.batch_size < 1:
+        raise BatchError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise BatchError(f"--max-frames must be >= 1, got {args.max_frames}")
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BatchError(f"--out {out} exists and is not an empty folder; choose a new folder")
+    parent = out.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise BatchError(f"cannot create --out {out}: {parent} is not a writable folder")
+
+
+def run_headless(args, estimator_factory: Callable | None = None) -> int:
+    """Process ``args.source`` into the session folder ``args.out``; returns the exit code."""
+    _check_args(args)
+    src = open_source(args.source)
+    try:
+        mode = "video" if src.is_live else "image"
+        factory = estimator_factory or load_estimator
+        est = factory(args.model, args.device, args.precision, mode)
+        fps = src.fps or IMAGE_FOLDER_VIDEO_FPS
+        writer = SessionWriter(
+            args.out, fps=fps, model_name=est.model_name, weights_sha256=est.weights_sha256,
+            source_kind=src.kind, source_description=str(args.source), record_raw=args.raw_video,
+            time_base={"camera": "wall_clock", "images": "none"}.get(src.kind, "media"),
+        )
+        return _process(src, est, writer, args)
+    finally:
+        src.close()
+
+
+def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
+    skipped: list[str] = []
+    items = _image_items(src, skipped) if isinstance(src, ImageFolderSource) else _stream_items(src)
+    batch = 1 if src.is_live else args.batch_size
+    total = getattr(src, "frame_count", None)
+    if args.max_frames is not None:
+        total = min(total, args.max_frames) if total else args.max_frames
+    bar = tqdm(total=total, unit="frame", desc=src.name, file=sys.stderr, mininterval=0.5)
+    start, status = time.monotonic(), EXIT_OK
+    try:
+        for chunk in _chunks(items, batch, args.max_frames):
+            results = est.process([item.image for item in chunk])
+            for item, hands in zip(chunk, results):
+                annotated = draw_hands(item.image.copy(), hands)
+                writer.write(item.frame, item.t, hands, annotated, source=item.name,
+                             raw_bgr=item.image if args.raw_video else None)
+            bar.update(len(chunk))
+        writer.close()
+    except KeyboardInterrupt:
+        writer.close(status=STATUS_INTERRUPTED, message="interrupted by signal")
+        status = EXIT_INTERRUPTED
+    except RecordingError as e:
+        sys.stderr.write(f"error: {e}\n")
+        return EXIT_ERROR
+    finally:
+        bar.close()
+        writer.close()  # no-op when already closed
+    elapsed = max(time.monotonic() - start, 1e-9)
+    if skipped:
+        sys.stderr.write(f"warning: skipped {len(skipped)} unreadable image(s), e.g. {skipped[0]}\n")
+    note = " (interrupted)" if status == EXIT_INTERRUPTED else ""
+    print(f"{writer.frame_count} frames, {writer.frames_with_hands} frames with hands, "
+          f"{writer.frame_count / elapsed:.1f} frames/s -> {writer.folder}{note}")
+    return status
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None, *, estimator_factory: Callable | None = None) -> int:
+    """Entry point for ``--headless`` and ``--export-csv``; returns the process exit code.
+
+    ``estimator_factory(model, device, precision, mode)`` replaces ``load_estimator`` (tests).
+    """
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if on_main_thread else None
+    try:
+        if args.export_csv is not None:
+            path = export_csv(args.export_csv)
+            print(f"wrote {path}")
+            return EXIT_OK
+        return run_headless(args, estimator_factory)
+    except (BatchError, SourceError, SessionFormatError, OSError) as e:  # OSError: I/O problems
+        sys.stderr.write(f"error: {e}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,210 @@
+"""SessionReader: random access to a recorded session's frames, hands and video frames."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from ..hand import Hand
+from . import format as fmt
+from .errors import SessionFormatError
+from .letterbox import letterbox_transform
+
+
+@dataclass
+class FrameRecord:
+    """One line of ``keypoints.jsonl``. Coordinates are raw (unmirrored) source-frame pixels."""
+
+    index: int  # line number (0-based) = frame number in the annotated video
+    frame: int  # index in the source (capture count for cameras)
+    t: float | None  # seconds: media time (files), since start (cameras), None (image folders)
+    source: str | None  # image file name for image-folder sources
+    width: int  # raw frame size, px
+    height: int
+    hands: list[Hand]
+
+
+def read_info(folder: str | os.PathLike) -> dict:
+    """Parsed and checked ``session.json`` of ``folder``; ``SessionFormatError`` if not a session."""
+    path = Path(folder)
+    if not path.exists():
+        raise FileNotFoundError(f"session folder not found: {path}")
+    if not path.is_dir():
+        raise SessionFormatError(f"not a session: {path} is not a folder")
+    info_path = path / fmt.INFO_FILE
+    if not info_path.is_file():
+        raise SessionFormatError(f"not a session: {path} has no {fmt.INFO_FILE}")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise SessionFormatError(f"not a session: {info_path} is not valid JSON ({e})") from e
+    if not isinstance(info, dict) or info.get("format") != fmt.FORMAT_NAME:
+        raise SessionFormatError(f"not a session: {info_path} is not a {fmt.FORMAT_NAME} file")
+    version = info.get("format_version")
+    if not isinstance(version, int) or version > fmt.FORMAT_VERSION:
+        raise SessionFormatError(
+            f"{info_path} has format version {version!r}; this app reads versions up to "
+            f"{fmt.FORMAT_VERSION} (update the app)"
+        )
+    return info
+
+
+def _line_offsets(path: Path) -> tuple[list[int], bool]:
+    """Byte offsets of each complete line of ``path``, and whether a partial last line exists."""
+    offsets, pos = [], 0
+    with open(path, "rb") as f:
+        data = f.read()
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        if end < 0:
+            return offsets, True  # a line cut off by a kill: ignored
+        if end > pos:
+            offsets.append(pos)
+        pos = end + 1
+    return offsets, False
+
+
+class SessionReader:
+    """Reads a session folder. ``len(reader)`` frames; ``reader[k]`` is a ``FrameRecord``;
+    ``reader.video_frame(k)`` the matching annotated (or raw) video frame, or None when that
+    part of the video was lost (e.g. the segment open when the recorder was killed).
+
+    Lines are indexed at open and parsed on demand, so long sessions open fast and seeking is
+    cheap. A partial last line (the frame in flight at a kill) is ignored: see ``truncated``.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.info = read_info(self.folder)
+        jsonl = self.folder / fmt.KEYPOINTS_FILE
+        if not jsonl.is_file():
+            raise SessionFormatError(f"not a session: {self.folder} has no {fmt.KEYPOINTS_FILE}")
+        self._jsonl_path = jsonl
+        self._offsets, self.truncated = _line_offsets(jsonl)
+        self._file = open(jsonl, "rb")
+        self._caps: dict[tuple[str, int], list] = {}  # (kind, segment) -> [capture, next index]
+        self._record = lru_cache(maxsize=256)(self._parse)
+
+    # --- header ---------------------------------------------------------------------------
+    @property
+    def fps(self) -> float:
+        return float(self.info["fps"])
+
+    @property
+    def frame_size_px(self) -> tuple[int, int] | None:
+        """(width, height) of the video frames, None when no frame was recorded."""
+        size = self.info.get("frame_size")
+        return None if size is None else (int(size[0]), int(size[1]))
+
+    @property
+    def mirrored(self) -> bool:
+        return bool(self.info.get("mirrored", False))
+
+    @property
+    def keypoint_names(self) -> list[str]:
+        return list(self.info["keypoint_names"])
+
+    @property
+    def ended_cleanly(self) -> bool:
+        """False when the recorder was killed or failed (status "recording" or "failed")."""
+        return self.info.get("status") in (fmt.STATUS_COMPLETE, fmt.STATUS_INTERRUPTED)
+
+    # --- keypoints ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __getitem__(self, index: int) -> FrameRecord:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} out of range: session has {len(self)} frames")
+        return self._record(index)
+
+    def __iter__(self) -> Iterator[FrameRecord]:
+        for k in range(len(self)):
+            yield self[k]
+
+    def hands(self, index: int) -> list[Hand]:
+        return self[index].hands
+
+    def _parse(self, index: int) -> FrameRecord:
+        self._file.seek(self._offsets[index])
+        line = self._file.readline()
+        try:
+            d = json.loads(line)
+            hands = [Hand.from_dict(h) for h in d["hands"]]
+            return FrameRecord(
+                index=index, frame=int(d["frame"]), t=d.get("t"), source=d.get("source"),
+                width=int(d["width"]), height=int(d["height"]), hands=hands,
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise SessionFormatError(
+                f"{self._jsonl_path} line {index + 1} is malformed: {e}"
+            ) from e
+
+    # --- video ----------------------------------------------------------------------------
+    def has_video(self, kind: str = "annotated") -> bool:
+        return (self.folder / fmt.segment_name(kind, 0)).is_file()
+
+    def video_frame(self, index: int, kind: str = "annotated") -> np.ndarray | None:
+        """BGR frame ``index`` of the ``kind`` video ("annotated" or "raw"), or None if missing.
+
+        Sequential reads decode one frame each; a jump seeks within one ≤10 s segment.
+        """
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} out of range: session has {len(self)} frames")
+        per_segment = int(self.info["video"]["segment_frames"])
+        segment, pos = divmod(index, per_segment)
+        entry = self._capture(kind, segment)
+        if entry is None:
+            return None
+        cap, next_pos = entry
+        if pos != next_pos:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, pos)
+        ok, frame = cap.read()
+        entry[1] = pos + 1 if ok else -1
+        return frame if ok else None
+
+    def _capture(self, kind: str, segment: int):
+        key = (kind, segment)
+        if key not in self._caps:
+            if len(self._caps) >= 2:  # keep at most two segments open (current and previous)
+                old = next(iter(self._caps))
+                cap = self._caps.pop(old)
+                if cap is not None:
+                    cap[0].release()
+            path = self.folder / fmt.segment_name(kind, segment)
+            cap = cv2.VideoCapture(str(path)) if path.is_file() else None
+            self._caps[key] = [cap, 0] if cap is not None and cap.isOpened() else None
+        return self._caps[key]
+
+    def video_point_px(self, record: FrameRecord, points_px: np.ndarray) -> np.ndarray:
+        """Raw-frame pixel points ``[..., 2]`` of ``record`` mapped into the video frame
+        (letterbox, then mirror when the session's view was mirrored)."""
+        size = self.frame_size_px
+        if size is None:
+            raise ValueError("the session has no video frames")
+        scale, ox, oy = letterbox_transform((record.width, record.height), size)
+        out = np.asarray(points_px, np.float64) * scale + (ox, oy)
+        if self.mirrored:
+            out[..., 0] = size[0] - 1 - out[..., 0]
+        return out
+
+    def close(self) -> None:
+        for entry in self._caps.values():
+            if entry is not None:
+                entry[0].release()
+        self._caps.clear()
+        self._file.close()
+
+    def __enter__(self) -> "SessionReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
