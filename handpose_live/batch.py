@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .session import RecordingError, SessionFormatError, SessionWriter, export_csv
 from .session.format import STATUS_INTERRUPTED
-from .session.overlay import draw_hands
+from .drawing import draw_hands
 from .sources import FrameSource, ImageFolderSource, SourceError, open_source
 
 IMAGE_FOLDER_VIDEO_FPS = 10.0  # frame rate of the annotated video of an image folder
@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="frames per inference batch (files)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
     p.add_argument("--raw-video", action="store_true", help="also store the unannotated video")
+    p.add_argument("--hand-side", choices=("left", "right"), default=None,
+                   help="side of every hand (required by 2-class paper models)")
     return p
 
 
@@ -135,6 +137,9 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
         mode = "video" if src.is_live else "image"
         factory = estimator_factory or load_estimator
         est = factory(args.model, args.device, args.precision, mode)
+        if getattr(est, "num_classes", None) == 2 and args.hand_side is None:
+            raise BatchError(f"model {est.model_name} tells only hand from background: "
+                             "pass --hand-side left or --hand-side right")
         fps = src.fps or IMAGE_FOLDER_VIDEO_FPS
         writer = SessionWriter(
             args.out, fps=fps, model_name=est.model_name, weights_sha256=est.weights_sha256,
@@ -157,9 +162,13 @@ def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
     start, status = time.monotonic(), EXIT_OK
     try:
         for chunk in _chunks(items, batch, args.max_frames):
-            results = est.process([item.image for item in chunk])
+            images = [item.image for item in chunk]
+            if args.hand_side is None:
+                results = est.process(images)
+            else:
+                results = est.process(images, hand_sides=[args.hand_side] * len(images))
             for item, hands in zip(chunk, results):
-                annotated = draw_hands(item.image.copy(), hands)
+                annotated = draw_hands(item.image, hands)
                 writer.write(item.frame, item.t, hands, annotated, source=item.name,
                              raw_bgr=item.image if args.raw_video else None)
             bar.update(len(chunk))

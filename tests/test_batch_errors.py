@@ -1,0 +1,100 @@
+"""Every bad input gives one clear error line on stderr and a non-zero exit, no traceback."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from handpose_live import batch
+from test_session_fakes import FakeEstimator, fake_factory, frame_with_patch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def images(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), frame_with_patch(64, 48, None))
+    return folder
+
+
+def error_line(capsys, args, expected: str, fake: bool = True) -> str:
+    factory = fake_factory(FakeEstimator()) if fake else None
+    code = batch.main(args, estimator_factory=factory)
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
+    assert expected in err, err
+    return err
+
+
+def test_missing_source(capsys, tmp_path):
+    error_line(capsys, ["--headless", "--source", str(tmp_path / "nope.mp4"), "--out",
+                        str(tmp_path / "o")], "source not found")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unreadable_video(capsys, tmp_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00garbage" * 100)
+    error_line(capsys, ["--headless", "--source", str(bad), "--out", str(tmp_path / "o")],
+               "cannot decode video")
+
+
+def test_unwritable_output(capsys, tmp_path, images):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    error_line(capsys, ["--headless", "--source", str(images), "--out", str(blocker / "o")],
+               "not a writable folder")
+
+
+def test_non_empty_output(capsys, tmp_path, images):
+    error_line(capsys, ["--headless", "--source", str(images), "--out", str(images)],
+               "not an empty folder")
+
+
+def test_missing_arguments(capsys, images):
+    error_line(capsys, ["--headless", "--source", str(images)], "needs --source")
+    with pytest.raises(SystemExit) as exc:
+        batch.main(["--headless", "--batch-size", "x"])
+    assert exc.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_no_model_installed_and_corrupt_model(capsys, tmp_path, images):
+    empty = tmp_path / "empty_model"
+    empty.mkdir()
+    error_line(capsys, ["--headless", "--source", str(images), "--out", str(tmp_path / "o"),
+                        "--model", str(empty)], "missing", fake=False)
+    (empty / "config.json").write_text("{broken")
+    error_line(capsys, ["--headless", "--source", str(images), "--out", str(tmp_path / "o"),
+                        "--model", str(empty)], "not a valid model config", fake=False)
+    assert not (tmp_path / "o").exists()
+
+
+def test_export_csv_bad_inputs(capsys, tmp_path):
+    error_line(capsys, ["--export-csv", str(tmp_path / "missing")], "session folder not found")
+    error_line(capsys, ["--export-csv", str(tmp_path)], "not a session")
+
+
+def entry_command() -> list[str]:
+    main_py = ROOT / "main.py"
+    return [sys.executable, str(main_py)] if main_py.is_file() else \
+        [sys.executable, "-m", "handpose_live.batch"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--headless", "--source", "/no/such/video.mp4", "--out", "/tmp/never_created_x"],
+     "source not found"),
+    (["--export-csv", "/"], "not a session"),
+])
+def test_process_exit_without_traceback(args, expected):
+    proc = subprocess.run(entry_command() + args, capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and expected in proc.stderr

@@ -1,0 +1,93 @@
+"""Headless batch runs on an image folder and a video, and CSV export through main()."""
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+
+from handpose_live import batch
+from handpose_live.session import SessionReader
+from test_session_fakes import FakeEstimator, fake_factory, frame_with_patch, write_video
+
+
+def run(args, est):
+    return batch.main(args, estimator_factory=fake_factory(est))
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "e_4.png"), frame_with_patch(96, 64, None))
+    cv2.imwrite(str(folder / "a_0.png"), frame_with_patch(96, 64, (10, 10, 40, 50)))
+    cv2.imwrite(str(folder / "b_1.png"), frame_with_patch(48, 64, (8, 4, 40, 60)))  # other size
+    (folder / "c_bad.png").write_bytes(b"not an image")
+    cv2.imwrite(str(folder / "d_3.png"), frame_with_patch(96, 64, (50, 20, 90, 60)))
+    (folder / "notes.txt").write_text("ignored")
+    return folder
+
+
+def test_image_folder(image_folder, tmp_path, capsys):
+    est, out = FakeEstimator(), tmp_path / "out"
+    assert run(["--headless", "--source", str(image_folder), "--out", str(out),
+                "--batch-size", "3"], est) == 0
+    assert est.mode == "image" and est.batch_sizes == [3, 1]
+    captured = capsys.readouterr()
+    assert "4 frames, 3 frames with hands" in captured.out and "frames/s" in captured.out
+    assert "skipped 1 unreadable image" in captured.err
+    with SessionReader(out) as r:
+        assert r.info["source"]["kind"] == "images" and r.info["status"] == "complete"
+        assert r.info["model"]["name"] == "fake-green-patch"
+        assert [(x.frame, x.source, x.t) for x in r] == [
+            (0, "a_0.png", None), (1, "b_1.png", None), (3, "d_3.png", None), (4, "e_4.png", None)]
+        assert (r[1].width, r[1].height) == (48, 64) and r.frame_size_px == (96, 64)
+        assert r[0].hands[0].bbox == (10, 10, 40, 50) and r[3].hands == []
+        # the overlay is drawn where the keypoints are: compare with the unannotated image
+        for k in (0, 2):
+            rec, video = r[k], r.video_frame(k).astype(int)
+            raw = cv2.imread(str(image_folder / rec.source))
+            raw_boxed = cv2.resize(raw, (rec.width, rec.height))
+            for xy in rec.hands[0].keypoints_2d[[0, 8, 20]]:
+                vx, vy = np.round(r.video_point_px(rec, xy)).astype(int)
+                sx, sy = np.clip(np.round(xy).astype(int), 0, [rec.width - 1, rec.height - 1])
+                assert np.abs(video[vy, vx] - raw_boxed[sy, sx]).max() > 60, (k, xy)
+
+
+def test_video_file_and_csv_export(tmp_path, capsys):
+    frames = [frame_with_patch(64, 48, (4 + 2 * k, 8, 30 + 2 * k, 40)) for k in range(12)]
+    video = write_video(tmp_path / "clip.mp4", frames, fps=10)
+    est, out = FakeEstimator(), tmp_path / "out"
+    assert run(["--headless", "--source", str(video), "--out", str(out),
+                "--batch-size", "4", "--max-frames", "10"], est) == 0
+    assert est.batch_sizes == [4, 4, 2]
+    with SessionReader(out) as r:
+        assert len(r) == 10 and r.info["time_base"] == "media" and r.fps == 10
+        assert [x.t for x in r] == pytest.approx([k / 10 for k in range(10)])
+        assert all(x.source is None and len(x.hands) == 1 for x in r)
+        assert r[9].hands[0].bbox[0] == pytest.approx(22, abs=1)
+    capsys.readouterr()
+    assert batch.main(["--export-csv", str(out)]) == 0
+    assert "keypoints.csv" in capsys.readouterr().out
+    rows = list(csv.DictReader(open(out / "keypoints.csv", newline="")))
+    assert len(rows) == 10 * 21 and rows[0]["keypoint_name"] == "wrist"
+
+
+def test_real_estimator_with_random_tiny_model(tmp_path, capsys):
+    from handpose_live.checkpoint import create_random_model
+
+    model = create_random_model(tmp_path / "tiny", "tiny", seed=0)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 255, (120, 160, 3), np.uint8))
+    out = tmp_path / "out"
+    code = batch.main(["--headless", "--source", str(folder), "--out", str(out),
+                       "--model", str(model), "--device", "cpu", "--batch-size", "2"])
+    assert code == 0, capsys.readouterr().err
+    with SessionReader(out) as r:
+        assert len(r) == 3 and r.info["model"]["name"] == "random-tiny"
+        assert "config.json" in r.info["model"]["weights_sha256"]
+        assert r.video_frame(2).shape == (120, 160, 3)

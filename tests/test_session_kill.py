@@ -1,0 +1,62 @@
+"""A recording process killed with SIGKILL leaves a readable session."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from handpose_live.session import SessionReader
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RECORDER = textwrap.dedent("""
+    import sys, numpy as np
+    from handpose_live.session import SessionWriter
+    sys.path.insert(0, sys.argv[2])
+    from test_session_fakes import make_hand
+    w = SessionWriter(sys.argv[1], fps=10, model_name="m", source_kind="camera",
+                      time_base="wall_clock", segment_seconds=1.0, record_raw=True)
+    k = 0
+    while True:
+        frame = np.full((48, 64, 3), (8 * k) % 256, np.uint8)
+        w.write(k, k / 10, [make_hand(5, 5, 40, 40, track_id=k)], frame, raw_bgr=frame)
+        print(k, flush=True)  # frame k is complete
+        k += 1
+""")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_sigkill_mid_recording_keeps_every_completed_frame(tmp_path):
+    folder = tmp_path / "s"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RECORDER, str(folder), str(Path(__file__).parent)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        completed = -1
+        while completed < 24:  # two finished 10-frame segments and part of a third
+            line = proc.stdout.readline()
+            assert line, "recorder exited early"
+            completed = int(line)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    info = json.loads((folder / "session.json").read_text())
+    assert info["status"] == "recording" and info["frame_size"] == [64, 48]
+    with SessionReader(folder) as r:
+        assert not r.ended_cleanly
+        assert len(r) >= completed + 1
+        assert [rec.frame for rec in r] == list(range(len(r)))
+        assert r[completed].hands[0].track_id == completed
+        # finished segments survive the kill; the open one may be lost (None), never an error
+        for kind in ("annotated", "raw"):
+            assert abs(float(r.video_frame(15, kind).mean()) - 8 * 15) < 4
+        r.video_frame(len(r) - 1)
