@@ -23,7 +23,7 @@ from .heatmaps import decode
 from .model_config import ModelConfig
 from .preprocess import bgr_to_tensor, letterbox, normalise, unletterbox_mask, validate_frames
 from .skeleton import rhd_to_user
-from .tracking import Track, best_match
+from .tracking import Track, find_track
 
 SIDES = ("left", "right")
 
@@ -270,13 +270,13 @@ class HandPoseEstimator:
         if not kept or lost_one or searching:
             self._since_detect = 0
             (regions, mask), = self._segment([frame])
-            fresh = [r for r in regions if best_match(r.bbox, [t.bbox for t in kept]) < 0]
+            fresh = [r for r in regions if find_track(r.bbox, kept) < 0]
             fresh = fresh[: det.max_hands - len(kept)]
             boxes = cropping.box_from_bbox(np.array([r.bbox for r in fresh]).reshape(-1, 4))
             region_sides = [side_hint or r.side for r in fresh]
             outputs = self._pose([tensor], [boxes], region_sides)
             for r, box, side, (kp, conf, xyz) in zip(fresh, boxes, region_sides, outputs):
-                j = best_match(r.bbox, [t.bbox for t in self._lost])
+                j = find_track(r.bbox, self._lost)
                 track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz, r.confidence, track_id, box[None])
                 if hand.score < det.min_score or conf.mean() < det.track_min_confidence:

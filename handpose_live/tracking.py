@@ -24,9 +24,15 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def best_match(bbox: np.ndarray, candidates: list[np.ndarray], min_iou: float = 0.3) -> int:
-    """Index of the candidate box overlapping ``bbox`` most (IoU >= ``min_iou``), else -1."""
-    scores = [iou(bbox, c) for c in candidates]
-    if not scores or max(scores) < min_iou:
-        return -1
-    return int(np.argmax(scores))
+def find_track(bbox: np.ndarray, tracks: list[Track]) -> int:
+    """Index of the track that ``bbox`` (x0, y0, x1, y1) belongs to, else -1: the tracks whose
+    next crop window contains the box centre, best IoU with their last keypoint bbox first."""
+    cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    best, best_iou = -1, -1.0
+    for i, t in enumerate(tracks):
+        half = t.box[2] / 2
+        if abs(cx - t.box[0]) <= half and abs(cy - t.box[1]) <= half:
+            overlap = iou(bbox, t.bbox)
+            if overlap > best_iou:
+                best, best_iou = i, overlap
+    return best

@@ -1,0 +1,15 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("HANDPOSE_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A model folder with random 'tiny' weights (fast)."""
+    from handpose_live.checkpoint import create_random_model
+
+    return create_random_model(tmp_path_factory.mktemp("models") / "tiny", "tiny", seed=0)

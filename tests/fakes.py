@@ -1,0 +1,63 @@
+"""Deterministic stand-ins for the networks, so geometry can be checked end to end."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from handpose_live.heatmaps import encode
+
+
+class RedIsHandSegNet(nn.Module):
+    """Segments saturated red pixels as a right hand, saturated blue ones as a left hand.
+    Input: normalised RGB ``rgb / 255 - 0.5``. Counts its calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        r, g, b = x[:, 0], x[:, 1], x[:, 2]
+        right = ((r > 0.3) & (g < -0.3) & (b < -0.3)).float()
+        left = ((b > 0.3) & (g < -0.3) & (r < -0.3)).float()
+        bg = 1 - torch.clamp(left + right, 0, 1)
+        return torch.stack([bg, left, right], 1) * 20 - 10
+
+
+class CentrePoseNet(nn.Module):
+    """Score maps putting every keypoint at fixed crop positions (``points_px`` ``[21, 2]``)."""
+
+    def __init__(self, points_px: torch.Tensor, crop_size: int):
+        super().__init__()
+        self.points_px, self.crop_size = points_px, crop_size
+
+    def forward(self, x):
+        n = x.shape[0]
+        maps = encode(self.points_px.expand(n, -1, -1), torch.ones(n, 21, dtype=torch.bool),
+                      self.crop_size, self.crop_size // 8)
+        return [maps, maps, maps]
+
+
+class FollowRedPoseNet(nn.Module):
+    """Keypoints spread over the bounding box of the red pixels in each crop (so the keypoint
+    box follows a moving red square, as a real PoseNet follows a hand)."""
+
+    def __init__(self, crop_size: int):
+        super().__init__()
+        self.crop_size = crop_size
+
+    def forward(self, x):
+        red = (x[:, 0] > 0.3) & (x[:, 1] < -0.3)
+        points = []
+        for m in red:
+            ys, xs = torch.nonzero(m, as_tuple=True)
+            if len(xs) == 0:
+                points.append(torch.full((21, 2), -1000.0))
+                continue
+            lo = torch.stack([xs.min(), ys.min()]).float()
+            hi = torch.stack([xs.max(), ys.max()]).float()
+            t = torch.linspace(0, 1, 21)[:, None]
+            points.append(lo + (hi - lo) * t)  # a diagonal from corner to corner
+        points = torch.stack(points)
+        maps = encode(points, torch.ones(x.shape[0], 21, dtype=torch.bool), self.crop_size, self.crop_size // 8)
+        return [maps, maps, maps]

@@ -1,0 +1,181 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from handpose_live import crop
+from handpose_live.checkpoint import build_networks
+from handpose_live.model_config import preset
+from handpose_live.pipeline import HandPoseEstimator
+from handpose_live.skeleton import Keypoint
+
+from fakes import CentrePoseNet, FollowRedPoseNet, RedIsHandSegNet
+
+
+def fake_estimator(mode="image", points=None, precision="fp32"):
+    """Real geometry, real lifting nets (random), fake segmentation (red/blue = hand) and a
+    PoseNet whose keypoints sit at known crop positions."""
+    config = preset("tiny")
+    nets = build_networks(config)
+    size = config.posenet.input_size
+    if points is None:
+        points = torch.full((21, 2), size / 2.0)
+    nets["handsegnet"], nets["posenet"] = RedIsHandSegNet(), CentrePoseNet(points, size)
+    return HandPoseEstimator(config, nets, device="cpu", precision=precision, mode=mode)
+
+
+def frame_with_squares(h, w, squares):
+    frame = np.full((h, w, 3), 90, np.uint8)
+    for (x0, y0, x1, y1), bgr in squares:
+        frame[y0:y1, x0:x1] = bgr
+    return frame
+
+
+RED, BLUE = (0, 0, 255), (255, 0, 0)
+
+
+def test_image_mode_finds_hands_where_they_are_on_frames_of_different_sizes():
+    est = fake_estimator()
+    frames = [
+        frame_with_squares(480, 640, [((100, 200, 180, 300), RED), ((400, 50, 460, 120), BLUE)]),
+        frame_with_squares(240, 180, [((20, 30, 80, 90), BLUE)]),
+        np.zeros((50, 70, 3), np.uint8),  # all black: no hand
+    ]
+    results = est.process(frames)
+    assert [len(r) for r in results] == [2, 1, 0]
+    sides = sorted(h.side for h in results[0])
+    assert sides == ["left", "right"]
+    right = next(h for h in results[0] if h.side == "right")
+    # every keypoint at the crop centre -> the centre of the red square, in frame pixels
+    assert right.keypoints_2d.mean(0) == pytest.approx([140, 250], abs=6)
+    (x0, y0, x1, y1) = right.crop_box
+    assert (x1 - x0) == pytest.approx(100 * 1.25, rel=0.1)  # longer side x 1.25
+    left_small = results[1][0]
+    assert left_small.side == "left"
+    assert left_small.keypoints_2d.mean(0) == pytest.approx([50, 60], abs=4)
+    for hand in results[0] + results[1]:
+        assert hand.keypoints_2d.shape == (21, 2) and hand.keypoint_scores.shape == (21,)
+        assert hand.keypoints_3d.shape == (21, 3) and np.isfinite(hand.keypoints_3d).all()
+        assert np.allclose(hand.keypoints_3d[Keypoint.WRIST], 0)
+        assert 0 <= hand.score <= 1
+    assert len({h.track_id for h in results[0] + results[1]}) == 3
+    assert [m.shape for m in est.last_masks] == [(480, 640), (240, 180), (50, 70)]
+    assert est.last_masks[0][250, 140] == 2 and est.last_masks[0][80, 430] == 1
+
+
+def test_keypoints_come_out_in_user_order():
+    size = preset("tiny").posenet.input_size
+    points = torch.full((21, 2), size / 2.0)
+    points[1, 0] = size / 2 + 20  # RHD keypoint 1 = thumb tip: to the right of the centre
+    est = fake_estimator(points=points)
+    hand = est.process([frame_with_squares(200, 200, [((60, 60, 140, 140), RED)])])[0][0]
+    xs = hand.keypoints_2d[:, 0]
+    assert int(np.argmax(xs)) == Keypoint.THUMB_TIP
+
+
+def test_video_mode_tracks_without_segmenting_every_frame():
+    est = fake_estimator(mode="video")
+    est.nets["posenet"] = FollowRedPoseNet(est.config.posenet.input_size)
+    frames = [frame_with_squares(240, 320, [((60 + 4 * i, 80, 140 + 4 * i, 170), RED)]) for i in range(12)]
+    results = est.process(frames[:6]) + est.process(frames[6:])
+    assert all(len(r) == 1 for r in results)
+    assert len({r[0].track_id for r in results}) == 1  # one stable id
+    first, last = results[0][0].bbox, results[-1][0].bbox
+    assert first[0] == pytest.approx(60, abs=4) and last[0] == pytest.approx(104, abs=4)  # followed it
+    seg = est.nets["handsegnet"]
+    assert seg.calls < 12  # tracking skipped segmentation on most frames
+    assert est.last_masks[0] is None or est.last_masks[0].shape == (240, 320)
+    est.reset()
+    again = est.process(frames[:1])[0][0]
+    assert again.track_id != results[0][0].track_id  # a new stream gets new ids
+
+
+def test_video_mode_falls_back_to_segmentation_when_the_track_is_lost():
+    est = fake_estimator(mode="video")
+    est.process([frame_with_squares(240, 320, [((40, 40, 120, 120), RED)])])
+    calls = est.nets["handsegnet"].calls
+    est.nets["posenet"].points_px = torch.full((21, 2), -1000.0)  # confidence collapses
+    out = est.process([frame_with_squares(240, 320, [((200, 100, 280, 180), RED)])])
+    assert est.nets["handsegnet"].calls == calls + 1
+    assert out == [[]]
+
+
+def test_two_class_model_needs_the_hand_side():
+    config = preset("tiny")
+    config.handsegnet.num_classes = 2
+    est = HandPoseEstimator(config, build_networks(config), device="cpu", precision="fp32")
+    frame = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match="hand_sides"):
+        est.process([frame])
+    assert isinstance(est.process([frame], hand_sides=["left"]), list)
+
+
+def test_real_random_model_end_to_end_both_modes(tiny_model_dir):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, s, dtype=np.uint8) for s in [(480, 640, 3), (300, 200, 3), (64, 64, 3)]]
+    for mode in ("image", "video"):
+        est = HandPoseEstimator.from_pretrained(tiny_model_dir, device="cpu", mode=mode)
+        results = est.process(frames)
+        assert len(results) == 3
+        for frame, hands in zip(frames, results):
+            assert len(hands) <= est.config.detection.max_hands
+            for h in hands:
+                x0, y0, x1, y1 = h.bbox
+                assert 0 <= x0 <= x1 < frame.shape[1] and 0 <= y0 <= y1 < frame.shape[0]
+                assert h.side in ("left", "right")
+            assert [h.score for h in hands] == sorted((h.score for h in hands), reverse=True)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.zeros((10, 10, 3), np.uint8), "list of frames"),
+    ([np.zeros((10, 10, 3), np.float32)], "uint8"),
+    ([np.zeros((10, 10), np.uint8)], "HxWx3"),
+    ([np.zeros((10, 10, 4), np.uint8)], "HxWx3"),
+    ([np.zeros((1, 1, 3), np.uint8)], "too small"),
+    ([np.zeros((9000, 4, 3), np.uint8)], "exceeds"),
+    (["not a frame"], "numpy array"),
+])
+def test_bad_input_is_a_precise_value_error(bad, message):
+    with pytest.raises(ValueError, match=message):
+        fake_estimator().process(bad)
+
+
+def test_empty_input_and_black_frames():
+    est = fake_estimator()
+    assert est.process([]) == []
+    assert est.process([np.zeros((2, 2, 3), np.uint8), np.zeros((720, 1280, 3), np.uint8)]) == [[], []]
+
+
+def test_bad_device_and_precision_are_value_errors():
+    config = preset("tiny")
+    with pytest.raises(ValueError, match="device"):
+        HandPoseEstimator(config, build_networks(config), device="tpu")
+    with pytest.raises(ValueError, match="precision"):
+        HandPoseEstimator(config, build_networks(config), device="cpu", precision="int3")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA"):
+            HandPoseEstimator(config, build_networks(config), device="cuda")
+
+
+def test_bf16_matches_fp32_geometry():
+    frame = frame_with_squares(240, 320, [((100, 60, 180, 160), RED)])
+    a = fake_estimator(precision="fp32").process([frame])[0][0]
+    b = fake_estimator(precision="bf16").process([frame])[0][0]
+    assert np.allclose(a.keypoints_2d, b.keypoints_2d, atol=2.0)
+
+
+def test_crop_box_is_reported_in_frame_pixels():
+    est = fake_estimator()
+    hand = est.process([frame_with_squares(200, 300, [((100, 50, 160, 150), RED)])])[0][0]
+    expected = crop.box_corners(crop.box_from_bbox(np.array([[100, 50, 160, 150]])))[0]
+    assert np.allclose(hand.crop_box, expected, atol=3)
+
+
+def test_importing_the_package_pulls_in_neither_qt_nor_training():
+    code = ("import sys, handpose_live, handpose_live.pipeline, handpose_live.checkpoint; "
+            "bad = [m for m in ('PyQt5', 'pyqtgraph', 'training') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,142 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from handpose_live import crop
+from handpose_live.canonical import from_canonical, rodrigues, rotation_to_axis_angle, side_flip, to_canonical
+from handpose_live.detection import find_regions
+from handpose_live.heatmaps import decode, encode
+from handpose_live.preprocess import letterbox, unletterbox_mask
+
+
+def random_hands(n=16, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 21, 3, generator=g) * 0.05 + torch.tensor([0.0, 0.0, 0.5])
+
+
+def test_canonical_then_inverse_is_identity():
+    xyz = random_hands()
+    is_right = torch.arange(16) % 2 == 1
+    canonical, rot, scale = to_canonical(xyz, is_right)
+    back = from_canonical(canonical, rot, is_right, scale)
+    assert torch.allclose(back, xyz - xyz[:, :1], atol=1e-5)
+
+
+def test_canonical_frame_axes():
+    canonical, rot, _ = to_canonical(random_hands(), torch.zeros(16, dtype=torch.bool))
+    kp12 = canonical[:, 12]
+    assert torch.allclose(kp12[:, [0, 2]], torch.zeros(16, 2), atol=1e-5)  # on the y axis
+    assert (kp12[:, 1] < 0).all()  # the +pi of the paper: the negative y axis
+    assert torch.allclose((canonical[:, 12] - canonical[:, 11]).norm(dim=-1), torch.ones(16), atol=1e-5)
+    assert torch.allclose(canonical[:, 20, 2], torch.zeros(16), atol=1e-5)  # kp 20 at z = 0
+    assert torch.allclose(canonical[:, 0], torch.zeros(16, 3), atol=1e-6)  # rooted at the wrist
+    assert torch.allclose(torch.det(rot), torch.ones(16), atol=1e-5)
+
+
+def test_right_hand_is_the_mirror_of_the_left():
+    xyz = random_hands(4)
+    mirrored = xyz * torch.tensor([-1.0, 1.0, 1.0])  # a right hand is a mirrored left hand
+    c_left, _, _ = to_canonical(xyz, torch.zeros(4, dtype=torch.bool))
+    c_right, _, _ = to_canonical(mirrored, torch.ones(4, dtype=torch.bool))
+    assert torch.allclose(c_left, c_right, atol=1e-5)
+    assert side_flip(torch.tensor([False, True]))[:, 0, 2].tolist() == [1.0, -1.0]
+
+
+def test_rodrigues_is_a_rotation_per_sample():
+    u = torch.tensor([[0.0, 0.0, 0.0], [0.3, -0.2, 0.1], [0.0, 0.0, math.pi / 2], [1.0, 2.0, -0.5]])
+    r = rodrigues(u)
+    assert torch.allclose(r @ r.transpose(1, 2), torch.eye(3).expand(4, 3, 3), atol=1e-5)
+    assert torch.allclose(torch.det(r), torch.ones(4), atol=1e-5)
+    assert torch.allclose(r[0], torch.eye(3), atol=1e-4)
+    quarter = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert torch.allclose(r[2], quarter, atol=1e-5)
+    # per sample: the batch does not change a sample's rotation
+    assert torch.allclose(rodrigues(u[1:2])[0], r[1], atol=1e-6)
+    assert torch.allclose(rotation_to_axis_angle(r[1:3]), u[1:3], atol=1e-4)
+
+
+def test_crop_round_trip_and_sampling():
+    image = torch.zeros(3, 90, 120)
+    image[:, 30, 70] = 1.0
+    boxes = torch.tensor([[70.0, 30.0, 40.0], [60.0, 40.0, 80.0]])
+    crops = crop.crop_and_resize(image, boxes, 40)
+    point = torch.tensor([[[70.0, 30.0]]]).expand(2, 1, 2)
+    in_crop = crop.frame_to_crop(point, boxes, 40)
+    for i in range(2):
+        peak = (crops[i, 0] == crops[i, 0].max()).nonzero()[0].flip(0).float()
+        assert torch.allclose(peak, in_crop[i, 0], atol=0.51)
+    assert torch.allclose(crop.crop_to_frame(in_crop, boxes, 40), point, atol=1e-4)
+
+
+def test_crop_outside_the_image_is_padded_grey():
+    image = torch.full((3, 20, 20), 0.4)
+    out = crop.crop_and_resize(image, torch.tensor([[0.0, 0.0, 40.0]]), 16)
+    assert out[0, :, 0, 0].abs().max() == 0  # outside: zero = mid-grey after normalisation
+    assert torch.allclose(out[0, :, -1, -1], torch.full((3,), 0.4))
+
+
+def test_box_from_bbox_follows_the_paper():
+    boxes = crop.box_from_bbox(np.array([[10, 20, 50, 100], [0, 0, 2, 2], [0, 0, 5000, 10]]))
+    assert boxes[0].tolist() == pytest.approx([30, 60, 100])  # longer side 80 x 1.25
+    assert boxes[1, 2] == pytest.approx(256 / 5)  # scale clamp 5
+    assert boxes[2, 2] == pytest.approx(256 / 0.25)  # scale clamp 0.25
+
+
+@pytest.mark.parametrize("crop_size", [256, 128])
+def test_score_map_codec_round_trip(crop_size):
+    g = torch.Generator().manual_seed(1)
+    kp = torch.rand(3, 21, 2, generator=g) * (crop_size - 20) + 10
+    maps = encode(kp, torch.ones(3, 21, dtype=torch.bool), crop_size, crop_size // 8)
+    decoded, conf = decode(maps, crop_size)
+    assert (decoded - kp).abs().max() < 0.05 * crop_size / 256 + 1e-3  # sub-pixel
+    assert conf.min() > 0.95
+    invisible = encode(kp, torch.zeros(3, 21, dtype=torch.bool), crop_size, crop_size // 8)
+    assert invisible.abs().max() == 0 and decode(invisible, crop_size)[1].max() == 0
+
+
+def test_score_map_target_width_matches_the_paper():
+    maps = encode(torch.tensor([[[128.0, 128.0]]]), torch.ones(1, 1, dtype=torch.bool), 256, 256)
+    assert maps[0, 0, 128, 128 + 25].item() == pytest.approx(math.exp(-1), rel=1e-4)
+
+
+def test_regions_bridge_small_gaps_and_vote_on_side():
+    probs = np.zeros((3, 60, 80), np.float32)
+    probs[0] = 1
+    for sl, cls in [((slice(10, 20), slice(10, 20)), 1), ((slice(10, 20), slice(26, 30)), 1),
+                    ((slice(40, 50), slice(50, 70)), 2)]:
+        probs[0][sl], probs[cls][sl] = 0.05, 0.95
+    probs[1, 45, 60], probs[2, 45, 60] = 0.9, 0.05  # one stray left pixel inside the right hand
+    regions, mask = find_regions(probs, bridge_px=5, min_area=5)
+    assert [r.side for r in regions] == ["left", "right"] or [r.side for r in regions] == ["right", "left"]
+    left = next(r for r in regions if r.side == "left")
+    assert left.bbox.tolist() == [10, 10, 30, 20]  # the 6 px gap is bridged: one region
+    assert left.area == 140
+    no_bridge, _ = find_regions(probs, bridge_px=0, min_area=5)
+    assert len(no_bridge) == 2 and sum(r.area for r in no_bridge) < 300  # max_hands = 2 keeps two
+    assert set(np.unique(mask)) == {0, 1, 2}
+
+
+def test_regions_ordered_by_peak_and_filtered_by_area():
+    probs = np.zeros((2, 50, 50), np.float32)
+    probs[0] = 1
+    probs[0, 5:10, 5:10], probs[1, 5:10, 5:10] = 0.4, 0.6
+    probs[0, 30:45, 30:45], probs[1, 30:45, 30:45] = 0.02, 0.98
+    probs[0, 1, 48], probs[1, 1, 48] = 0.0, 1.0  # a single most-confident pixel: too small
+    regions, _ = find_regions(probs, bridge_px=0, min_area=10)
+    assert [r.confidence for r in regions] == pytest.approx([0.98, 0.6])
+    assert all(r.side is None for r in regions)
+    assert find_regions(np.stack([np.ones((8, 8)), np.zeros((8, 8))]), bridge_px=2)[0] == []
+
+
+def test_letterbox_maps_back_to_the_frame():
+    frame = np.zeros((100, 200, 3), np.uint8)
+    canvas, box = letterbox(frame, (64, 80))
+    assert canvas.shape == (64, 80, 3)
+    assert box.to_frame(np.array([box.pad_x, box.pad_y])) == pytest.approx([0, 0])
+    assert box.to_frame(np.array([box.pad_x + 80, box.pad_y + 40])) == pytest.approx([200, 100], abs=1.5)
+    mask = np.zeros((64, 80), np.uint8)
+    mask[int(box.pad_y):, :40] = 2
+    full = unletterbox_mask(mask, box, (100, 200))
+    assert full.shape == (100, 200) and full[50, 10] == 2 and full[50, 190] == 0

@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from handpose_live.model_config import preset
+from handpose_live.models import (HandSegNet, HandSegNetConfig, LiftingConfig, PoseNet, PoseNetConfig,
+                                  PosePrior, ViewPoint)
+
+
+def n_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_paper_size_parameter_counts():
+    assert n_params(HandSegNet(HandSegNetConfig(num_classes=2))) == pytest.approx(13.6e6, rel=0.02)
+    assert n_params(PoseNet(PoseNetConfig())) == pytest.approx(17.5e6, rel=0.02)
+    assert n_params(PosePrior(LiftingConfig())) == pytest.approx(1.6e6, rel=0.05)
+    assert n_params(ViewPoint(LiftingConfig())) == pytest.approx(2.2e6, rel=0.05)
+
+
+def test_leaky_relu_everywhere():
+    acts = [m for m in PoseNet(PoseNetConfig(width=0.125, input_size=64)).modules()
+            if isinstance(m, (torch.nn.ReLU, torch.nn.LeakyReLU))]
+    assert acts and all(isinstance(a, torch.nn.LeakyReLU) and a.negative_slope == 0.01 for a in acts)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_handsegnet_shapes(classes):
+    net = HandSegNet(HandSegNetConfig(width=0.125, input_size=(64, 80), num_classes=classes))
+    assert net(torch.zeros(2, 3, 64, 80)).shape == (2, classes, 64, 80)
+
+
+def test_posenet_returns_three_stages():
+    out = PoseNet(PoseNetConfig(width=0.125, input_size=64))(torch.zeros(2, 3, 64, 64))
+    assert len(out) == 3 and all(o.shape == (2, 21, 8, 8) for o in out)
+
+
+def test_lifting_resizes_small_maps():
+    maps = torch.rand(3, 21, 16, 16)  # a 128 px PoseNet gives 16x16 maps
+    side = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    assert PosePrior(LiftingConfig(width=0.25)).eval()(maps, side).shape == (3, 21, 3)
+    assert ViewPoint(LiftingConfig(width=0.25)).eval()(maps, side).shape == (3, 3)
+
+
+def test_hand_side_changes_the_prior_output():
+    net = PosePrior(LiftingConfig(width=0.25)).eval()
+    maps = torch.rand(1, 21, 32, 32)
+    left = net(maps, torch.tensor([[1.0, 0.0]]))
+    right = net(maps, torch.tensor([[0.0, 1.0]]))
+    assert not torch.allclose(left, right)
+
+
+def test_bad_configs_are_rejected():
+    with pytest.raises(ValueError):
+        HandSegNetConfig(num_classes=4)
+    with pytest.raises(ValueError):
+        PoseNetConfig(input_size=100)
+    with pytest.raises(ValueError):
+        preset("huge")
+
+
+def test_light_preset_is_much_cheaper_than_paper():
+    paper, light = preset("paper"), preset("light")
+    ratio = n_params(PoseNet(paper.posenet)) / n_params(PoseNet(light.posenet))
+    assert ratio > 3.5
