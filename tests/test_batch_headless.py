@@ -6,9 +6,14 @@ import csv
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from handpose_live import batch
+from handpose_live.checkpoint import build_networks
+from handpose_live.model_config import preset
+from handpose_live.pipeline import HandPoseEstimator
 from handpose_live.session import SessionReader
+from fakes import CentrePoseNet, RedIsHandSegNet
 from test_session_fakes import FakeEstimator, fake_factory, frame_with_patch, write_video
 
 
@@ -74,10 +79,7 @@ def test_video_file_and_csv_export(tmp_path, capsys):
     assert len(rows) == 10 * 21 and rows[0]["keypoint_name"] == "wrist"
 
 
-def test_real_estimator_with_random_tiny_model(tmp_path, capsys):
-    from handpose_live.checkpoint import create_random_model
-
-    model = create_random_model(tmp_path / "tiny", "tiny", seed=0)
+def test_real_estimator_with_random_tiny_model(tmp_path, capsys, tiny_model_dir):
     folder = tmp_path / "imgs"
     folder.mkdir()
     rng = np.random.default_rng(0)
@@ -85,9 +87,45 @@ def test_real_estimator_with_random_tiny_model(tmp_path, capsys):
         cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 255, (120, 160, 3), np.uint8))
     out = tmp_path / "out"
     code = batch.main(["--headless", "--source", str(folder), "--out", str(out),
-                       "--model", str(model), "--device", "cpu", "--batch-size", "2"])
+                       "--model", str(tiny_model_dir), "--device", "cpu", "--batch-size", "2"])
     assert code == 0, capsys.readouterr().err
     with SessionReader(out) as r:
         assert len(r) == 3 and r.info["model"]["name"] == "random-tiny"
         assert "config.json" in r.info["model"]["weights_sha256"]
         assert r.video_frame(2).shape == (120, 160, 3)
+
+
+def red_square_estimator(model, device, precision, mode):
+    """The real pipeline (detection, crops, uncropping, lifting) with the core tests' fake
+    segmentation (red = right hand) and a PoseNet putting every keypoint at the crop centre."""
+    config = preset("tiny")
+    nets = build_networks(config)
+    size = config.posenet.input_size
+    nets["handsegnet"] = RedIsHandSegNet()
+    nets["posenet"] = CentrePoseNet(torch.full((21, 2), size / 2.0), size)
+    return HandPoseEstimator(config, nets, device="cpu", precision="fp32", mode=mode)
+
+
+def test_keypoints_line_up_with_the_hands_through_the_real_pipeline(tmp_path):
+    folder, out = tmp_path / "imgs", tmp_path / "out"
+    folder.mkdir()
+    squares = {"a.png": (320, 240, (40, 60, 120, 160)), "b.png": (160, 240, (90, 20, 150, 90)),
+               "c.png": (320, 240, (200, 100, 300, 220))}
+    for name, (w, h, (x0, y0, x1, y1)) in squares.items():
+        frame = np.full((h, w, 3), 90, np.uint8)
+        frame[y0:y1, x0:x1] = (0, 0, 255)
+        cv2.imwrite(str(folder / name), frame)
+    assert batch.main(["--headless", "--source", str(folder), "--out", str(out)],
+                      estimator_factory=red_square_estimator) == 0
+    with SessionReader(out) as r:
+        assert [x.source for x in r] == sorted(squares)
+        for rec in r:
+            w, h, (x0, y0, x1, y1) = squares[rec.source]
+            assert (rec.width, rec.height) == (w, h)
+            (hand,) = rec.hands
+            assert hand.side == "right"
+            centre = hand.keypoints_2d.mean(0)
+            assert centre == pytest.approx([(x0 + x1) / 2, (y0 + y1) / 2], abs=6)
+            vx, vy = np.round(r.video_point_px(rec, centre)).astype(int)
+            video = r.video_frame(rec.index).astype(int)
+            assert np.abs(video[vy, vx] - (0, 0, 255)).max() > 60  # the overlay is drawn there

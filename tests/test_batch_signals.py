@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 RUNNER = textwrap.dedent("""
     import sys, time
-    sys.path.insert(0, sys.argv[3])
     from handpose_live import batch
+    sys.path.insert(0, 'tests')
     from test_session_fakes import FakeEstimator, fake_factory
 
     class Slow(FakeEstimator):
@@ -39,7 +39,7 @@ def test_sigterm_closes_the_session(tmp_path):
     for i in range(200):
         cv2.imwrite(str(images / f"{i:03d}.png"), np.full((32, 32, 3), i, np.uint8))
     proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(images), str(out), str(Path(__file__).parent)],
+        [sys.executable, "-c", RUNNER, str(images), str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

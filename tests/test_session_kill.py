@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORDER = textwrap.dedent("""
     import sys, numpy as np
     from handpose_live.session import SessionWriter
-    sys.path.insert(0, sys.argv[2])
+    sys.path.insert(0, 'tests')
     from test_session_fakes import make_hand
     w = SessionWriter(sys.argv[1], fps=10, model_name="m", source_kind="camera",
                       time_base="wall_clock", segment_seconds=1.0, record_raw=True)
@@ -35,7 +35,7 @@ RECORDER = textwrap.dedent("""
 def test_sigkill_mid_recording_keeps_every_completed_frame(tmp_path):
     folder = tmp_path / "s"
     proc = subprocess.Popen(
-        [sys.executable, "-c", RECORDER, str(folder), str(Path(__file__).parent)],
+        [sys.executable, "-c", RECORDER, str(folder)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
