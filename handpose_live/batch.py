@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .session import RecordingError, SessionFormatError, SessionWriter, export_csv
-from .session.format import STATUS_INTERRUPTED
+from .session.format import STATUS_FAILED, STATUS_INTERRUPTED
 from .drawing import draw_hands
 from .sources import FrameSource, ImageFolderSource, SourceError, open_source
 
@@ -176,12 +176,14 @@ def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
     except KeyboardInterrupt:
         writer.close(status=STATUS_INTERRUPTED, message="interrupted by signal")
         status = EXIT_INTERRUPTED
-    except RecordingError as e:
+    except RecordingError as e:  # the writer closed itself (status "failed")
         sys.stderr.write(f"error: {e}\n")
         return EXIT_ERROR
+    except BaseException as e:
+        writer.close(status=STATUS_FAILED, message=f"{type(e).__name__}: {e}")
+        raise
     finally:
         bar.close()
-        writer.close()  # no-op when already closed
     elapsed = max(time.monotonic() - start, 1e-9)
     if skipped:
         sys.stderr.write(f"warning: skipped {len(skipped)} unreadable image(s), e.g. {skipped[0]}\n")
