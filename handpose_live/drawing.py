@@ -162,3 +162,15 @@ def mirror_hands(hands: list[Hand], width_px: int) -> list[Hand]:
             h, keypoints_2d=kp2, keypoints_3d=kp3, bbox=(w - x1, y0, w - x0, y1),
             crop_box=(w - c1, cy0, w - c0, cy1) if c1 > c0 else h.crop_box))
     return out
+
+
+def draw_view(frame_bgr: np.ndarray, hands: list[Hand], mask: np.ndarray | None = None, *,
+              mirror: bool = False, show_mask: bool = False, spec: DrawSpec = DrawSpec()) -> np.ndarray:
+    """The annotated frame as the app shows it: optional mask tint, optional selfie mirroring
+    (sides stay the person's own), then the hands. ``hands`` are in raw-frame pixels."""
+    _check_frame(frame_bgr)
+    img = draw_mask(frame_bgr, mask) if show_mask and mask is not None else frame_bgr
+    if mirror:
+        img = cv2.flip(img, 1)
+        hands = mirror_hands(hands, frame_bgr.shape[1])
+    return draw_hands(img, hands, spec)

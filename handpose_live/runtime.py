@@ -11,75 +11,19 @@ import dataclasses
 import logging
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .hand import Hand
+from .frame_queue import STOP, DropOldestQueue, RateMeter
 from .smoothing import HandSmoother
 from .sources import FOLDER_FPS, FrameSource
 
 log = logging.getLogger(__name__)
 
-STOP = object()  # the stop token: the capture thread puts it after the last frame
-MAX_CONSECUTIVE_ERRORS = 3
-
-
-class DropOldestQueue:
-    """A bounded FIFO. ``put(block=False)`` on a full queue drops the oldest item instead of waiting.
-
-    ``dropped`` counts dropped items. ``put_stop()`` appends the stop token even when full, so a
-    consumer always learns the end of the stream.
-    """
-
-    def __init__(self, maxsize: int):
-        if maxsize < 1:
-            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
-        self.maxsize = maxsize
-        self.dropped = 0
-        self._items: deque = deque()
-        self._cond = threading.Condition()
-
-    def __len__(self) -> int:
-        with self._cond:
-            return len(self._items)
-
-    def put(self, item, block: bool = False, timeout: float | None = None) -> bool:
-        """Add ``item``. Blocking puts wait for room (``False`` on timeout); others drop the oldest."""
-        with self._cond:
-            if block:
-                if not self._cond.wait_for(lambda: len(self._items) < self.maxsize, timeout):
-                    return False
-            elif len(self._items) >= self.maxsize:
-                self._items.popleft()
-                self.dropped += 1
-            self._items.append(item)
-            self._cond.notify_all()
-            return True
-
-    def put_stop(self) -> None:
-        with self._cond:
-            self._items.append(STOP)
-            self._cond.notify_all()
-
-    def get_batch(self, max_items: int, timeout: float | None = None) -> list:
-        """Wait up to ``timeout`` s for an item, then take everything waiting (at most ``max_items``).
-
-        A stop token ends the batch (it is returned as the last item). ``[]`` on timeout.
-        """
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self._items) > 0, timeout):
-                return []
-            batch = []
-            while self._items and len(batch) < max_items:
-                item = self._items.popleft()
-                batch.append(item)
-                if item is STOP:
-                    break
-            self._cond.notify_all()
-            return batch
+MAX_CONSECUTIVE_ERRORS = 3  # then the worker stops calling the model (video only)
 
 
 @dataclass
@@ -117,21 +61,6 @@ class RuntimeStats:
     processed: int = 0
     finished: bool = False
     error: str = ""  # last model or source error, user-facing; "" when none
-
-
-class RateMeter:
-    """Events per second, smoothed exponentially over roughly the last ``window`` events."""
-
-    def __init__(self, window: int = 15):
-        self.alpha = 2.0 / (window + 1)
-        self.rate = 0.0
-        self._last: float | None = None
-
-    def tick(self, now: float, count: int = 1) -> None:
-        if self._last is not None and now > self._last:
-            inst = count / (now - self._last)
-            self.rate = inst if self.rate == 0.0 else self.rate + self.alpha * (inst - self.rate)
-        self._last = now
 
 
 def swap_sides(hands: list[Hand]) -> list[Hand]:
@@ -210,6 +139,7 @@ class InferenceWorker(threading.Thread):
         self.smoother = smoother
         self.smoothing = True
         self.camera_mirrors = False
+        self.hand_side = "right"  # the side passed to 2-class (paper) models, which need one
         self.on_result = on_result
         self.meter = RateMeter()
         self.processed = 0
@@ -243,7 +173,11 @@ class InferenceWorker(threading.Thread):
         if estimator is None:
             return [[] for _ in frames], [None] * len(frames)
         try:
-            hands = estimator.process([f.image for f in frames])
+            images = [f.image for f in frames]
+            if getattr(estimator, "num_classes", None) == 2:
+                hands = estimator.process(images, hand_sides=[self.hand_side] * len(images))
+            else:
+                hands = estimator.process(images)
             masks = list(getattr(estimator, "last_masks", None) or [None] * len(frames))
             if len(hands) != len(frames):
                 raise RuntimeError(f"estimator returned {len(hands)} results for {len(frames)} frames")
@@ -313,6 +247,14 @@ class LiveRuntime:
     def pause(self, paused: bool) -> None:
         self.paused = paused
         self.capture.pause(paused)
+
+    def set_estimator(self, estimator) -> None:
+        """Use ``estimator`` (or ``None``: video only) from the next batch on."""
+        if estimator is not None:
+            estimator.reset()
+        self.worker.estimator = estimator
+        self.worker.error = ""
+        self.worker._errors_in_row = 0
 
     def set_smoothing(self, on: bool) -> None:
         self.worker.smoothing = on

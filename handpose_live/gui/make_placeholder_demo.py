@@ -96,6 +96,14 @@ def hand_points(t: float) -> tuple[np.ndarray, list[np.ndarray], float]:
     return palm, chains, scale
 
 
+def demo_keypoints_2d(frame_index: int) -> np.ndarray:
+    """Keypoints ``[21, 2]`` (frame px, user order) of the drawn hand in frame ``frame_index``:
+    the wrist (middle of the palm's base) and each finger base to tip. For tests and checks."""
+    palm, chains, _ = hand_points(frame_index / FPS)
+    wrist = (palm[0] + palm[1]) / 2
+    return np.vstack([wrist[None]] + [c for c in chains]).astype(np.float32)
+
+
 def paint_hand(frame: np.ndarray, t: float) -> np.ndarray:
     """The hand, forearm and sleeve composited over ``frame`` with simple shading."""
     palm, chains, scale = hand_points(t)

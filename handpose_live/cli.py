@@ -1,0 +1,75 @@
+"""Command line of ``main.py``: the window's flags, and which flags hand over to batch mode.
+
+``main.py --headless …``, ``--export-csv …`` and ``--replay …`` run without a window in
+``handpose_live.batch`` (which parses its own flags); everything else opens the window with the
+flags of ``build_parser()``. Bad input exits with one ``error: …`` line, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+BATCH_FLAGS = ("--headless", "--export-csv", "--replay")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line input; the message is printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line instead of usage + message
+        sys.stderr.write(f"error: {message} (see --help)\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def wants_batch(argv: list[str]) -> bool:
+    """True when ``argv`` asks for a mode without a window (see ``BATCH_FLAGS``)."""
+    return any(arg == flag or arg.startswith(flag + "=") for arg in argv for flag in BATCH_FLAGS)
+
+
+def _device(text: str) -> str:
+    if not DEVICE_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu, cuda or cuda:N")
+    return text
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _resolution(text: str) -> str:
+    m = re.match(r"^(\d+)x(\d+)$", text.lower())
+    if not m or not (16 <= int(m[1]) <= 7680 and 16 <= int(m[2]) <= 4320):
+        raise argparse.ArgumentTypeError(f"resolution must look like 1280x720, got {text!r}")
+    return text.lower()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The window's flags. (Batch flags live in ``handpose_live.batch.build_parser``.)"""
+    p = _Parser(prog="main.py", description="Live 3D hand tracking from a webcam, video or images. "
+                f"Without a window: {', '.join(BATCH_FLAGS)} (see main.py --headless --help).")
+    p.add_argument("--source", help="camera index (e.g. 0), video file or image folder "
+                   "(default: the last camera; the demo clip when there is no camera)")
+    p.add_argument("--device", type=_device, default=None,
+                   help="auto, cpu, cuda or cuda:N (default: the last choice, else auto)")
+    p.add_argument("--model", default=None,
+                   help="a model name under assets/models or a model folder (default: default)")
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                   help="inference precision (default auto: bf16 on capable CPUs, fp16 on CUDA)")
+    p.add_argument("--resolution", type=_resolution, default=None,
+                   help="camera capture size WxH, e.g. 1280x720 (default: the last choice)")
+    p.add_argument("--max-frames", type=_positive, default=None, metavar="N",
+                   help="process N frames (or the whole source if shorter), then exit 0")
+    p.add_argument("--screenshot", default=None, metavar="PATH",
+                   help="save a PNG of the whole window when the app exits")
+    p.add_argument("--no-smoothing", action="store_true", help="start with smoothing off")
+    return p

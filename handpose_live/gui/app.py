@@ -1,0 +1,156 @@
+"""Start the app: parse flags, check the input, open the window; ``--max-frames``/``--screenshot``.
+
+Bad input (missing file, corrupt video, unknown model or device) prints one ``error: …`` line
+and returns a non-zero exit code before any window opens. Details go to the log file.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+from pathlib import Path
+
+from PyQt5.QtCore import QCoreApplication, QtMsgType, qInstallMessageHandler
+from PyQt5.QtWidgets import QApplication
+
+from ..cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, build_parser
+from ..sources import SourceError, open_demo, open_source
+from .model_choice import ModelLoadError, check_device, load_estimator
+from .settings import APPLICATION, ORGANIZATION, AppSettings, data_dir, default_store, resolution_size
+
+log = logging.getLogger("handpose_live")
+
+
+def setup_logging(folder: Path) -> Path:
+    """Log to ``folder/handpose-live.log`` (rotated at 1 MB); Qt's own messages go there too."""
+    path = folder / "handpose-live.log"
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2,
+                                                   encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    qt_levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+                 QtMsgType.QtWarningMsg: logging.WARNING, QtMsgType.QtCriticalMsg: logging.ERROR,
+                 QtMsgType.QtFatalMsg: logging.CRITICAL}
+    qt_log = logging.getLogger("qt")
+    qInstallMessageHandler(lambda kind, _ctx, msg: qt_log.log(qt_levels.get(kind, logging.INFO), msg))
+    return path
+
+
+def available_devices() -> tuple[str, ...]:
+    try:
+        import torch
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:
+        count = 0
+    return ("auto", "cpu") + tuple(f"cuda:{i}" for i in range(count))
+
+
+def open_start_source(args, settings: AppSettings):
+    """``(source, key, note)``: ``--source``, else the last camera, else the demo clip."""
+    size = resolution_size(settings.resolution)
+    if args.source is not None:
+        source = open_source(args.source, resolution=size)
+        key = int(args.source) if source.is_live else str(args.source)
+        return source, key, ""
+    try:
+        return open_source(settings.camera_index, resolution=size), settings.camera_index, ""
+    except SourceError as exc:
+        log.info("no camera: %s", exc)
+        note = f"No camera found ({exc}) — playing the demo clip."
+        return open_demo(), "demo", note
+
+
+def prepare(args, settings: AppSettings):
+    """Check device, source and model before any window opens. Raises ``SourceError`` /
+    ``ModelLoadError`` for bad input."""
+    if args.device is not None:
+        settings.device = check_device(args.device)
+    else:
+        try:
+            check_device(settings.device)
+        except ModelLoadError:
+            settings.device = "auto"  # the GPU remembered from last time is gone
+    if args.resolution:
+        settings.resolution = args.resolution
+    if args.no_smoothing:
+        settings.smoothing = False
+    source, key, note = open_start_source(args, settings)
+    try:
+        if args.model is not None:
+            settings.model = args.model
+            estimator, message = load_estimator(args.model, settings.device, args.precision)
+        else:
+            try:
+                estimator, message = load_estimator(settings.model or None, settings.device,
+                                                    args.precision)
+            except ModelLoadError:  # the model remembered from last time is gone
+                settings.model = ""
+                estimator, message = load_estimator(None, settings.device, args.precision)
+    except BaseException:
+        source.close()
+        raise
+    return source, key, note, estimator, message
+
+
+def run(argv: list[str]) -> int:
+    """Entry point of the window; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    log_path = setup_logging(data_dir())
+    store = default_store()
+    settings = AppSettings.load(store)
+    try:
+        source, key, note, estimator, message = prepare(args, settings)
+    except (SourceError, ModelLoadError, ValueError) as exc:
+        log.error("startup failed: %s", exc)
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    return run_window(args, settings, store, source, key, note, estimator, message, log_path)
+
+
+def run_window(args, settings, store, source, key, note, estimator, message, log_path) -> int:
+    from .main_window import MainWindow  # imports pyqtgraph.opengl: after the cheap checks
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow(settings, store, estimator, message, max_frames=args.max_frames,
+                        devices=available_devices(), log_path=str(log_path),
+                        data_dir=data_dir())
+    exit_code = [EXIT_OK]
+
+    def excepthook(kind, value, tb):  # an exception in a slot: log it, tell the user, keep going
+        log.error("unexpected error", exc_info=(kind, value, tb))
+        window.status.set_message(f"Internal error: {value} (details in {log_path})")
+
+    previous_hook, sys.excepthook = sys.excepthook, excepthook
+
+    def save_screenshot():
+        if args.screenshot and not getattr(save_screenshot, "done", False):
+            save_screenshot.done = True
+            app.processEvents()
+            path = Path(args.screenshot)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not window.grab().save(str(path)):
+                sys.stderr.write(f"error: cannot save screenshot to {path}\n")
+                exit_code[0] = EXIT_ERROR
+            else:
+                log.info("screenshot saved to %s", path)
+
+    def on_finished(code: int):
+        save_screenshot()
+        exit_code[0] = exit_code[0] or code
+        window.close()
+
+    window.close_hooks.append(save_screenshot)
+    window.finished.connect(on_finished)
+    window.show()
+    window.start_source(source, key, note)
+    window.update_status()
+    try:
+        code = app.exec_()
+    finally:
+        sys.excepthook = previous_hook
+        window.stop_runtime()
+    return exit_code[0] or code

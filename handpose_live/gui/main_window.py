@@ -1,0 +1,182 @@
+"""The main window: video panel, 3D panel, controls, menus and the status bar.
+
+Threads: the ``LiveRuntime`` captures and infers off the GUI thread; this window polls its
+latest result from a QTimer (≤ 30 repaints/s) and touches widgets only on the GUI thread.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
+from PyQt5.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+
+from ..drawing import DrawSpec, draw_view
+from ..runtime import LiveRuntime, Result
+from ..sources import FrameSource
+from .controls import ControlPanel, make_actions
+from .hand_memory import HandMemory
+from .hand_view_3d import make_hand_view
+from .recording import RecordingController
+from .settings import AppSettings
+from .status_bar import StatusBar
+from .video_view import VideoView
+from . import window_handlers
+
+log = logging.getLogger(__name__)
+REPAINT_MS = 33  # at most ~30 repaints per second: rendering and inference share the cores
+STATS_MS = 500
+
+
+class MainWindow(QMainWindow):
+    """``finished`` is emitted once, with the exit code, when ``max_frames`` frames (or the whole
+    source) have been processed and shown."""
+
+    finished = pyqtSignal(int)
+
+    def __init__(self, settings: AppSettings, store: QSettings, estimator, model_message: str = "",
+                 *, max_frames: int | None = None, devices: tuple[str, ...] = ("auto", "cpu"),
+                 log_path: str = "", data_dir: Path | None = None):
+        super().__init__()
+        self.settings, self.store = settings, store
+        self.estimator, self.model_message = estimator, model_message
+        self.max_frames, self.log_path = max_frames, log_path
+        self.data_dir = Path(data_dir) if data_dir else Path.home()
+        self.runtime: LiveRuntime | None = None
+        self.source_key = None
+        self.source_note = ""  # e.g. "No camera found — playing the demo clip"
+        self.memory = HandMemory()
+        self.recorder = RecordingController()
+        self.last_result: Result | None = None
+        self.last_view = None  # the annotated frame shown last (BGR)
+        self._finished_emitted = False
+        self.close_hooks: list = []  # called first thing in closeEvent (e.g. --screenshot)
+
+        self.setWindowTitle("handpose-live")
+        self.actions = make_actions(self)
+        self.panel = ControlPanel(self.actions)
+        self.video = VideoView()
+        self.view3d = make_hand_view()
+        self.view3d_header = QLabel()
+        self.view3d_header.setStyleSheet("background:#15171a; color:#c8ccd2; padding:4px 8px;")
+        self.view3d_header.setToolTip("Drag: rotate · wheel: zoom · Ctrl+drag or middle-drag: pan "
+                                      "· R: reset view")
+        pane3d = QWidget()
+        box = QVBoxLayout(pane3d)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.view3d_header)
+        box.addWidget(self.view3d, 1)
+        self.set_3d_header([])
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(self.video)
+        splitter.addWidget(pane3d)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([760, 500])
+        self.setCentralWidget(splitter)
+        dock = QDockWidget("Controls", self)
+        dock.setObjectName("controls")
+        dock.setWidget(self.panel)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.status = StatusBar()
+        self.setStatusBar(self.status)
+        window_handlers.build_menus(self)
+        window_handlers.apply_settings_to_controls(self, devices)
+        window_handlers.connect_controls(self)
+        self.resize(1400, 820)
+
+        self.repaint_timer = QTimer(self)
+        self.repaint_timer.setInterval(REPAINT_MS)
+        self.repaint_timer.timeout.connect(self.tick)
+        self.stats_timer = QTimer(self)
+        self.stats_timer.setInterval(STATS_MS)
+        self.stats_timer.timeout.connect(self.update_status)
+        self.repaint_timer.start()
+        self.stats_timer.start()
+
+    # ------------------------------------------------------------------ sources
+    def start_source(self, source: FrameSource, key, note: str = "") -> None:
+        """Stop the current stream (if any) and process ``source``."""
+        self.stop_runtime()
+        self.source_key, self.source_note = key, note
+        self.memory.clear()
+        self.last_result = None
+        self.runtime = LiveRuntime(
+            source, self.estimator, max_frames=self.max_frames, realtime=self.max_frames is None,
+            smoothing=self.settings.smoothing, camera_mirrors=self.settings.camera_mirrors,
+            on_result=self.recorder.on_result)
+        self.runtime.worker.hand_side = self.settings.hand_side
+        self.runtime.start()
+        self.actions.play.setChecked(True)
+        self.panel.show_source(key, source.name)
+        self.status.source_label = {"video": "Video", "images": "Images"}.get(source.kind, "Camera")
+        log.info("source: %s", source.name)
+        self.update_status()
+
+    def stop_runtime(self) -> None:
+        if self.runtime is not None:
+            if not self.runtime.stop():
+                log.warning("runtime threads did not stop in time")
+            self.runtime = None
+
+    def set_estimator(self, estimator, message: str = "") -> None:
+        self.estimator, self.model_message = estimator, message
+        if self.runtime is not None:
+            self.runtime.set_estimator(estimator)
+        self.update_status()
+
+    # ------------------------------------------------------------------ display
+    def draw_spec(self) -> DrawSpec:
+        return DrawSpec(show_crop=self.settings.show_crop)
+
+    def tick(self) -> None:
+        """Show the newest result, if there is one we have not shown (repaint timer)."""
+        runtime = self.runtime
+        if runtime is None:
+            return
+        result = runtime.latest()
+        if result is not None and result is not self.last_result:
+            self.show_result(result)
+        if self.max_frames is not None and runtime.finished and not self._finished_emitted:
+            if runtime.latest() is self.last_result:
+                self._finished_emitted = True
+                self.update_status()
+                self.finished.emit(0)
+
+    def show_result(self, result: Result) -> None:
+        self.last_result = result
+        s = self.settings
+        view = draw_view(result.frame.image, result.hands, result.mask, mirror=s.mirror_view,
+                         show_mask=s.show_mask, spec=self.draw_spec())
+        self.last_view = view
+        self.video.set_frame(view)
+        shown = self.memory.update(result.hands, time.monotonic())
+        self.view3d.show_hands(shown, result.frame.image.shape[1], mirror=s.mirror_view)
+        self.set_3d_header(shown)
+
+    def set_3d_header(self, shown) -> None:
+        live = sum(not item.stale for item in shown)
+        lost = len(shown) - live
+        what = "no hand in view" if not shown else f"{live} hand{'s' * (live != 1)}" + (
+            f", {lost} lost" if lost else "")
+        self.view3d_header.setText(f"3D pose · metres from the wrist · {what}  "
+                                   "(drag to rotate, wheel to zoom)")
+
+    def update_status(self) -> None:
+        window_handlers.update_status(self)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        for hook in self.close_hooks:
+            hook()
+        self.repaint_timer.stop()
+        self.stats_timer.stop()
+        if self.recorder.recording:
+            self.recorder.stop()
+        self.stop_runtime()
+        self.store.setValue("geometry", self.saveGeometry())
+        self.store.setValue("window_state", self.saveState())
+        self.settings.save(self.store)
+        super().closeEvent(event)
