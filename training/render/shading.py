@@ -1,0 +1,72 @@
+"""Skin tones, materials and Blinn-Phong shading with random lights (linear RGB in [0, 1])."""
+from __future__ import annotations
+
+import numpy as np
+
+# Skin tones across the human range, light to dark (sRGB 0-255), loosely following the
+# Fitzpatrick / Monk scales; samples interpolate between neighbours.
+SKIN_TONES_SRGB = np.array([
+    (246, 224, 206), (238, 206, 179), (226, 185, 152), (212, 165, 125), (190, 140, 100),
+    (164, 113, 78), (134, 88, 60), (104, 68, 47), (78, 52, 38), (58, 40, 31),
+], np.float64)
+
+
+def srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    c = np.asarray(c, np.float64)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    c = np.clip(c, 0.0, 1.0)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * c ** (1 / 2.4) - 0.055)
+
+
+def sample_skin_linear(rng: np.random.Generator) -> np.ndarray:
+    """One skin albedo (3,) in linear RGB, anywhere on the light-to-dark range, with hue jitter."""
+    x = rng.uniform(0, len(SKIN_TONES_SRGB) - 1)
+    i = min(int(x), len(SKIN_TONES_SRGB) - 2)
+    srgb = SKIN_TONES_SRGB[i] * (1 - (x - i)) + SKIN_TONES_SRGB[i + 1] * (x - i)
+    srgb = srgb * rng.uniform(0.93, 1.07, 3) * rng.uniform(0.9, 1.1)
+    return srgb_to_linear(np.clip(srgb / 255.0, 0, 1))
+
+
+def vertex_albedo(rng: np.random.Generator, skin: np.ndarray, palm_side: np.ndarray) -> np.ndarray:
+    """Per-vertex albedo (V,3): blotchy variation, and a lighter, pinker palm on darker skin.
+
+    ``palm_side`` (V,) in [0, 1]: how much each vertex faces the palm side.
+    """
+    n = len(palm_side)
+    blotch = 1.0 + rng.normal(0, 0.05, (n, 1))
+    palm_tint = np.array([0.75, 0.55, 0.5]) * 0.9
+    lightness = 0.5 * max(0.0, 0.35 - skin.mean()) / 0.35  # stronger for dark skin
+    mix = (palm_side * lightness)[:, None]
+    return np.clip((skin[None] * (1 - mix) + palm_tint[None] * skin.mean() * 2.0 * mix) * blotch, 0, 1)
+
+
+def sample_lights(rng: np.random.Generator) -> dict:
+    """Ambient colour and 1-3 directional lights (camera frame, pointing from the surface to the light)."""
+    count = int(rng.integers(1, 4))
+    dirs = rng.normal(0, 1, (count, 3))
+    dirs[:, 2] = -np.abs(dirs[:, 2]) - rng.uniform(0.2, 1.2, count)  # mostly from the camera side
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    warmth = rng.uniform(-0.15, 0.15, count)
+    colours = np.stack([1 + warmth, np.ones(count), 1 - warmth], 1) * rng.uniform(0.4, 1.1, (count, 1))
+    ambient = rng.uniform(0.12, 0.45) * np.array([1.0, 1.0, 1.0]) * rng.uniform(0.9, 1.1, 3)
+    return {"dirs": dirs, "colours": colours, "ambient": ambient,
+            "shininess": rng.uniform(8, 40), "specular": rng.uniform(0.02, 0.25)}
+
+
+def shade(albedo: np.ndarray, normals: np.ndarray, positions_m: np.ndarray, lights: dict,
+          specular_scale: float = 1.0) -> np.ndarray:
+    """Blinn-Phong colour (P,3) in linear RGB for unit ``normals`` (P,3) at camera-frame points."""
+    view = -positions_m / (np.linalg.norm(positions_m, axis=1, keepdims=True) + 1e-9)
+    facing = np.sign(np.einsum("ij,ij->i", normals, view))[:, None]
+    normals = normals * np.where(facing == 0, 1, facing)  # light the inside of open tubes too
+    colour = albedo * lights["ambient"][None]
+    for d, c in zip(lights["dirs"], lights["colours"]):
+        lambert = np.clip(normals @ d, 0, None)[:, None]
+        half = view + d[None]
+        half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-9
+        spec = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** lights["shininess"]
+        colour = colour + albedo * lambert * c[None] + (lights["specular"] * specular_scale * spec)[:, None] * c[None]
+    return colour
