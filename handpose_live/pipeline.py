@@ -150,6 +150,17 @@ class HandPoseEstimator:
             raise ValueError(f"hand_sides must be 'left' or 'right' per frame ({n} frames), got {hand_sides!r}")
         return hand_sides
 
+    @torch.inference_mode()
+    def keypoints_in_boxes(self, frames, boxes: list[np.ndarray], sides: list[list[str]]):
+        """PoseNet + lifting on given crop boxes, without segmentation (evaluation on
+        ground-truth crops). ``boxes[i]`` ``[n_i, 3]`` (cx, cy, side) frame px, ``sides[i]`` one
+        side per box. Returns per box ``(keypoints_2d [21,2] px, scores [21], xyz [21,3] m)``
+        in **RHD order** (for comparison with RHD-order labels)."""
+        frames = validate_frames(frames)
+        tensors = [bgr_to_tensor(f, self._device) for f in frames]
+        return self._pose(tensors, [np.asarray(b, np.float32).reshape(-1, 3) for b in boxes],
+                          [s for per_frame in sides for s in per_frame])
+
     # ------------------------------------------------------------------ stages
     def _amp(self):
         if self._amp_dtype is None:

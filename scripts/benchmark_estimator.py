@@ -1,0 +1,90 @@
+"""Per-frame latency of the estimator: paper-size and light configurations, image and video mode.
+
+    python scripts/benchmark_estimator.py [--device cpu|cuda] [--presets paper light] [--frames 30]
+
+Random weights (speed does not depend on their values): segmentation is forced to find one
+hand region in the middle of a 640x480 frame, so both modes do the work of one tracked hand.
+Prints a Markdown table; the figures in BENCHMARKS.md come from it.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from handpose_live.checkpoint import build_networks  # noqa: E402
+from handpose_live.model_config import preset  # noqa: E402
+from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
+
+
+def one_hand_segnet(net: torch.nn.Module) -> None:
+    """Make the final layer output 'right hand' in a central square, background elsewhere, so
+    the benchmark always processes one hand whatever the random weights do."""
+    final = net.head[-1][0]
+    with torch.no_grad():
+        final.weight.zero_()
+        final.bias.copy_(torch.tensor([5.0, -5.0, -5.0][: final.bias.numel()]))
+
+    def add_hand(module, inputs, output):
+        h, w = output.shape[-2:]
+        output[:, 0, h // 3 : 2 * h // 3, w // 3 : w // 2] = -5.0
+        output[:, -1, h // 3 : 2 * h // 3, w // 3 : w // 2] = 5.0
+        return output
+
+    net.register_forward_hook(add_hand)
+
+
+def measure(est: HandPoseEstimator, frame: np.ndarray, n: int, batch: int = 1) -> float:
+    for _ in range(3):
+        est.process([frame] * batch)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        est.process([frame] * batch)
+        if est.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - t) / batch)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--presets", nargs="+", default=["paper", "light"])
+    ap.add_argument("--precisions", nargs="+", default=["fp32", "auto"])
+    ap.add_argument("--frames", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    print(f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
+          f"cpu={platform.processor() or platform.machine()}  frame 640x480, one hand, median of {args.frames}")
+    print("| preset | precision | image mode ms/frame | video mode ms/frame | image mode, batch 8, ms/frame |")
+    print("|---|---|---|---|---|")
+    for name in args.presets:
+        config = preset(name)
+        for precision in args.precisions:
+            row = []
+            for mode, batch in (("image", 1), ("video", 1), ("image", 8)):
+                torch.manual_seed(0)
+                nets = build_networks(config)
+                one_hand_segnet(nets["handsegnet"])
+                est = HandPoseEstimator(config, nets, device=args.device, precision=precision, mode=mode)
+                est.config.detection.min_score = 0.0
+                est.config.detection.track_min_confidence = 0.0
+                assert sum(len(h) for h in est.process([frame])) == 1, "benchmark frame must hold one hand"
+                row.append(measure(est, frame, args.frames, batch))
+            print(f"| {name} | {est.precision} | {row[0]:.1f} | {row[1]:.1f} | {row[2]:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

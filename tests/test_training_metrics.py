@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import torch
+
+from training import metrics as M
+from training.losses import keypoint_map_loss, lifting_loss, segmentation_loss
+
+
+def test_epe_and_pck_by_hand():
+    pred = np.array([[[0, 0], [3, 4], [10, 0]]], float)
+    gt = np.zeros((1, 3, 2))
+    err = M.end_point_errors(pred, gt)
+    assert err.tolist() == [[0, 5, 10]]
+    vis = np.array([[True, True, False]])
+    curve = M.pck_curve(err, vis, np.array([0, 5, 7]))
+    assert curve.tolist() == [0.5, 1.0, 1.0]  # per keypoint then averaged: kp0 [1,1,1], kp1 [0,1,1]
+    assert M.epe_stats(err, vis) == {"mean": 2.5, "median": 2.5, "count": 2}
+
+
+def test_auc_is_normalised_area():
+    t = np.array([0.0, 10.0])
+    assert M.auc(np.array([0.0, 1.0]), t) == pytest.approx(0.5)
+    assert M.auc(np.array([1.0, 1.0]), np.linspace(20, 50, 4)) == pytest.approx(1.0)
+
+
+def test_pa_mpjpe_removes_similarity_transform():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(1, 21, 3))
+    angle = 0.7
+    rot = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    pred = 2.5 * gt @ rot.T + np.array([1.0, -2.0, 3.0])
+    assert M.pa_mpjpe(pred, gt)[0] == pytest.approx(0, abs=1e-9)
+    noisy = gt + np.array([0.1, 0, 0])  # a pure translation is also removed
+    assert M.pa_mpjpe(noisy, gt)[0] == pytest.approx(0, abs=1e-9)
+
+
+def test_segmentation_loss_by_hand():
+    logits = torch.zeros(1, 2, 1, 2)
+    logits[0, 1, 0, 0] = 1.0
+    mask = torch.tensor([[[1, 0]]])
+    expected = (np.log(1 + np.exp(-1.0)) + np.log(2)) / 2
+    assert segmentation_loss(logits, mask, torch.ones(1)).item() == pytest.approx(expected, rel=1e-5)
+    # a 3-class label 2 (right hand) is 'hand' for a 2-class model
+    assert segmentation_loss(logits, mask * 2, torch.ones(1)).item() == pytest.approx(expected, rel=1e-5)
+    assert segmentation_loss(logits, mask, torch.zeros(1)).item() == 0.0
+
+
+def test_keypoint_map_loss_is_rms_over_visible_keypoints_summed_over_stages():
+    target = torch.zeros(1, 21, 4, 4)
+    pred = torch.zeros(1, 21, 4, 4)
+    pred[0, 0] = 0.5  # kp 0 off by 0.5 everywhere: RMS 0.5
+    pred[0, 1] = 3.0  # kp 1 invisible: ignored
+    vis = torch.zeros(1, 21, dtype=torch.bool)
+    vis[0, 0] = vis[0, 2] = True
+    one = keypoint_map_loss([pred], target, vis, torch.ones(1)).item()
+    assert one == pytest.approx(0.25, abs=1e-5)  # (0.5 + 0) / 2 visible
+    assert keypoint_map_loss([pred, pred, pred], target, vis, torch.ones(1)).item() == pytest.approx(0.75, abs=1e-5)
+
+
+def test_lifting_loss_is_two_mses():
+    c = torch.zeros(2, 21, 3)
+    r = torch.eye(3).expand(2, 3, 3)
+    c_gt = torch.ones(2, 21, 3)
+    lc, lr = lifting_loss(c, r, c_gt, r.clone(), torch.ones(2))
+    assert lc.item() == pytest.approx(1.0) and lr.item() == pytest.approx(0.0)

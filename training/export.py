@@ -1,0 +1,55 @@
+"""Assemble a model folder (what the app loads) from the three stage checkpoints.
+
+    python -m training.export --handseg runs/light/handseg/last.pt --posenet runs/light/posenet/last.pt \
+        --lifting runs/light/lifting/last.pt --out assets/models/default --name light-v1 --fp16
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from handpose_live.checkpoint import build_networks, save_model
+from handpose_live.model_config import ModelConfig
+
+from . import checkpoints
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m training.export", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--handseg", type=Path, required=True)
+    ap.add_argument("--posenet", type=Path, required=True)
+    ap.add_argument("--lifting", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--description", default="")
+    ap.add_argument("--fp16", action="store_true", help="store weights as fp16 (half the size)")
+    args = ap.parse_args(argv)
+    try:
+        states = {k: checkpoints.load(p) for k, p in
+                  (("handseg", args.handseg), ("posenet", args.posenet), ("lifting", args.lifting))}
+    except (FileNotFoundError, ValueError) as e:
+        print(f"export: {e}", file=sys.stderr)
+        return 2
+    configs = {k: ModelConfig.from_dict(s["config"]) for k, s in states.items()}
+    config = configs["posenet"]
+    config.handsegnet = configs["handseg"].handsegnet
+    config.poseprior, config.viewpoint = configs["lifting"].poseprior, configs["lifting"].viewpoint
+    if configs["lifting"].posenet.input_size != config.posenet.input_size:
+        print("export: the lifting nets were trained for another PoseNet crop size", file=sys.stderr)
+        return 2
+    config.name, config.description = args.name, args.description
+    nets = build_networks(config)
+    for stage, names in (("handseg", ["handsegnet"]), ("posenet", ["posenet"]), ("lifting", ["poseprior", "viewpoint"])):
+        for name in names:
+            nets[name].load_state_dict(states[stage]["networks"][name])
+    save_model(args.out, config, nets, dtype=torch.float16 if args.fp16 else torch.float32)
+    print(f"export: wrote {args.out} ({sum(f.stat().st_size for f in args.out.iterdir()) / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

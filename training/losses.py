@@ -1,0 +1,44 @@
+"""The paper's losses (section 4), with per-sample weights for mixed and pseudo-labelled data."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def segmentation_loss(logits: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Per-pixel softmax cross-entropy. ``mask`` ``[B, H, W]`` labels 0 bg, 1 left, 2 right; a
+    2-class model sees both hands as class 1. ``weight`` ``[B]`` (0 = no mask for that sample)."""
+    target = mask.long()
+    if logits.shape[1] == 2:
+        target = (target > 0).long()
+    per_pixel = F.cross_entropy(logits.float(), target, reduction="none")
+    per_sample = per_pixel.flatten(1).mean(1)
+    return (per_sample * weight).sum() / weight.sum().clamp_min(1e-6)
+
+
+def keypoint_map_loss(stages: list[torch.Tensor], target: torch.Tensor, visible: torch.Tensor,
+                      weight: torch.Tensor, robust: torch.Tensor | None = None) -> torch.Tensor:
+    """Per keypoint RMS between the map (upsampled to the target's size) and the target,
+    averaged over visible keypoints, summed over all stages. ``robust`` ``[B]`` bool: for those
+    samples (pseudo-labels) the per-keypoint error is passed through sqrt(1 + e^2) - 1 scaled,
+    so a wrong label pulls less than a right one."""
+    total = 0.0
+    vis = visible.float() * weight[:, None]
+    for maps in stages:
+        up = F.interpolate(maps.float(), size=target.shape[-2:], mode="bilinear", align_corners=False)
+        rms = ((up - target) ** 2).flatten(2).mean(-1).clamp_min(1e-12).sqrt()  # [B, 21]
+        if robust is not None and robust.any():
+            c = 0.1
+            pseudo = c * (torch.sqrt(1 + (rms / c) ** 2) - 1)
+            rms = torch.where(robust[:, None], pseudo, rms)
+        total = total + (rms * vis).sum() / vis.sum().clamp_min(1e-6)
+    return total
+
+
+def lifting_loss(canonical: torch.Tensor, rotation: torch.Tensor, canonical_gt: torch.Tensor,
+                 rotation_gt: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """MSE on canonical coordinates and MSE on the rotation matrix (1:1), per-sample weighted."""
+    w = weight / weight.sum().clamp_min(1e-6)
+    mse_c = ((canonical.float() - canonical_gt) ** 2).flatten(1).mean(1)
+    mse_r = ((rotation.float() - rotation_gt) ** 2).flatten(1).mean(1)
+    return (mse_c * w).sum(), (mse_r * w).sum()

@@ -1,0 +1,120 @@
+"""The three training stages: which networks each trains and its loss on a batch.
+
+A batch is a dict of tensors collated from samples of ``training/data`` (RHD order, frame px).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from handpose_live.canonical import rodrigues
+from handpose_live.model_config import ModelConfig
+from handpose_live.models import HandSegNet, PoseNet, PosePrior, ViewPoint
+from handpose_live.preprocess import letterbox, normalise
+
+from . import targets
+from .losses import keypoint_map_loss, lifting_loss, segmentation_loss
+
+# Paper schedule per stage: learning rate, iterations, step milestones (section 4 / reference).
+PAPER_SCHEDULE = {
+    "handseg": (1e-5, 40_000, (20_000, 30_000)),
+    "posenet": (1e-4, 30_000, (10_000, 20_000)),
+    "lifting": (1e-5, 80_000, (60_000,)),
+}
+NETWORKS = {"handseg": ("handsegnet",), "posenet": ("posenet",), "lifting": ("poseprior", "viewpoint")}
+
+
+@dataclass
+class CropNoise:
+    """Crop augmentation: centre shift (fraction of the side) and side scale range."""
+
+    centre: float = 0.08
+    scale: tuple[float, float] = (0.9, 1.3)
+
+
+def build(stage: str, config: ModelConfig) -> dict[str, torch.nn.Module]:
+    if stage == "handseg":
+        return {"handsegnet": HandSegNet(config.handsegnet)}
+    if stage == "posenet":
+        return {"posenet": PoseNet(config.posenet)}
+    if stage == "lifting":
+        return {"poseprior": PosePrior(config.poseprior), "viewpoint": ViewPoint(config.viewpoint)}
+    raise ValueError(f"unknown stage {stage!r}; choose handseg, posenet or lifting")
+
+
+def segmentation_inputs(images: np.ndarray, masks: np.ndarray, size_hw: tuple[int, int],
+                        rng: np.random.Generator, augment: bool = True):
+    """Letterbox each image (as the run time does) with random zoom and shift when
+    ``augment``: returns normalised images ``[B,3,h,w]`` and label masks ``[B,h,w]``."""
+    h, w = size_hw
+    out_i, out_m = [], []
+    for img, m in zip(images, masks):
+        if augment:
+            zoom = rng.uniform(1.0, 1.6)
+            ih, iw = img.shape[:2]
+            ch, cw = int(ih / zoom), int(iw / zoom)
+            y0, x0 = rng.integers(0, ih - ch + 1), rng.integers(0, iw - cw + 1)
+            img, m = img[y0 : y0 + ch, x0 : x0 + cw], m[y0 : y0 + ch, x0 : x0 + cw]
+        li, _ = letterbox(img, (h, w))
+        lm, _ = letterbox(m, (h, w), fill=0, interpolation=cv2.INTER_NEAREST)
+        out_i.append(li)
+        out_m.append(lm)
+    x = normalise(torch.from_numpy(np.stack(out_i)).permute(0, 3, 1, 2))
+    return x, torch.from_numpy(np.stack(out_m))
+
+
+def handseg_step(nets, batch, config: ModelConfig, rng: np.random.Generator, device) -> dict:
+    x, mask = segmentation_inputs(batch["image_rgb"].numpy(), batch["mask"].numpy(),
+                                  config.handsegnet.input_size, rng)
+    weight = batch["mask_valid"].float() * torch.where(batch["mask_coarse"].bool(), 0.3, 1.0)
+    logits = nets["handsegnet"](x.to(device))
+    loss = segmentation_loss(logits, mask.to(device), weight.to(device) * batch["weight"].to(device))
+    return {"loss": loss}
+
+
+def posenet_crops(batch, config: ModelConfig, noise: CropNoise | None, generator=None, boxes=None):
+    """Normalised crops, keypoints in crop px, visibility and target maps for a batch."""
+    kp, vis = batch["keypoints_2d"].float(), batch["visible"].bool()
+    if boxes is None:
+        boxes = targets.runtime_crop_boxes(kp, vis, noise.centre if noise else 0.0,
+                                           noise.scale if noise else (1.0, 1.0), generator)
+    images = normalise(batch["image_rgb"].permute(0, 3, 1, 2))
+    size = config.posenet.input_size
+    crops = targets.crop_batch(images, boxes, size)
+    kp_crop, vis_crop, maps = targets.keypoint_targets(kp, vis, boxes, size)
+    return crops, kp_crop, vis_crop, maps, boxes
+
+
+def posenet_step(nets, batch, config: ModelConfig, rng, device, noise=CropNoise(), generator=None) -> dict:
+    crops, _, vis, maps, _ = posenet_crops(batch, config, noise, generator)
+    stages = nets["posenet"](crops.to(device))
+    robust = batch["is_pseudo_label"].bool().to(device) if "is_pseudo_label" in batch else None
+    loss = keypoint_map_loss(stages, maps.to(device), vis.to(device), batch["weight"].float().to(device), robust)
+    return {"loss": loss}
+
+
+def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, noise=CropNoise(),
+                 generator=None) -> dict:
+    """Lifting from ground-truth maps (the paper) or, with ``posenet``, from its predicted maps."""
+    has3d = batch["has_3d"].bool()
+    crops, kp_crop, vis, _, _ = posenet_crops(batch, config, noise, generator)
+    size, m = config.posenet.input_size, config.posenet.map_size
+    if posenet is not None:
+        with torch.no_grad():
+            maps = posenet(crops.to(device))[-1].float()
+    else:
+        from handpose_live.heatmaps import encode
+
+        # every keypoint gets a map (the prior must place occluded joints too)
+        maps = encode(kp_crop, torch.ones_like(vis), size, m).to(device)
+    canonical_gt, rotation_gt, one_hot = targets.lifting_targets(batch["keypoints_3d"], batch["side"])
+    one_hot = one_hot.to(device)
+    canonical = nets["poseprior"](maps, one_hot)
+    rotation = rodrigues(nets["viewpoint"](maps, one_hot).float())
+    weight = batch["weight"].float() * has3d.float()
+    loss_c, loss_r = lifting_loss(canonical, rotation, canonical_gt.to(device), rotation_gt.to(device),
+                                  weight.to(device))
+    return {"loss": loss_c + loss_r, "loss_canonical": loss_c, "loss_rotation": loss_r}

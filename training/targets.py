@@ -1,0 +1,64 @@
+"""Training inputs and targets built from a batch of samples (the sample contract of
+``training/data``: RHD order, frame pixels). Crops use the run-time crop code."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from handpose_live import crop as cropping
+from handpose_live.canonical import to_canonical
+from handpose_live.heatmaps import encode
+from handpose_live.skeleton import RHD_MIDDLE_MCP
+
+PAPER_MIN_SIDE, PAPER_MAX_SIDE = 50.0, 500.0
+
+
+def runtime_crop_boxes(kp2d: torch.Tensor, visible: torch.Tensor, centre_noise: float = 0.0,
+                       scale_range: tuple[float, float] = (1.0, 1.0),
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+    """``[B, 3]`` crop boxes as the run time makes them (keypoint box, longer side x 1.25), with
+    noise: centre shifted by ``centre_noise`` x side (Gaussian), side scaled by U(scale_range).
+    Invisible keypoints count too: a hand's extent includes its occluded fingers."""
+    lo, hi = kp2d.min(1).values, kp2d.max(1).values
+    centre = (lo + hi) / 2
+    side = (hi - lo).max(-1).values * cropping.CROP_ENLARGE
+    side = side.clamp(cropping.MIN_SIDE_PX / 2, cropping.MAX_SIDE_PX)
+    b = kp2d.shape[0]
+    if centre_noise > 0:
+        centre = centre + torch.randn(b, 2, generator=generator) * centre_noise * side[:, None]
+    if scale_range != (1.0, 1.0):
+        lo_s, hi_s = scale_range
+        side = side * (lo_s + (hi_s - lo_s) * torch.rand(b, generator=generator))
+    return torch.cat([centre, side[:, None]], 1)
+
+
+def paper_crop_boxes(kp2d: torch.Tensor, visible: torch.Tensor, centre_noise_px: float = 0.0,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """The paper's ground-truth crop: centre = middle MCP (kp 12), side = 2 x the largest
+    per-axis distance to a visible keypoint, clamped to [50, 500] px, never upscaled past 256."""
+    centre = kp2d[:, RHD_MIDDLE_MCP]
+    d = (kp2d - centre[:, None]).abs().amax(-1).masked_fill(~visible.bool(), 0).amax(-1)
+    side = (2 * d).clamp(PAPER_MIN_SIDE, PAPER_MAX_SIDE).clamp(max=256.0)
+    if centre_noise_px > 0:
+        centre = centre + torch.randn(centre.shape, generator=generator) * centre_noise_px
+    return torch.cat([centre, side[:, None]], 1)
+
+
+def crop_batch(images: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:
+    """``images`` ``[B, 3, H, W]`` normalised, one box per image -> ``[B, 3, size, size]``."""
+    return torch.cat([cropping.crop_and_resize(img, box[None], size) for img, box in zip(images, boxes)])
+
+
+def keypoint_targets(kp2d: torch.Tensor, visible: torch.Tensor, boxes: torch.Tensor, size: int):
+    """Keypoints in crop pixels, visibility restricted to the crop, and target maps ``[B,21,S,S]``
+    at crop resolution (the paper compares maps upsampled to the crop size)."""
+    kp_crop = cropping.frame_to_crop(kp2d, boxes, size)
+    inside = ((kp_crop >= 0) & (kp_crop <= size - 1)).all(-1)
+    vis = visible.bool() & inside
+    return kp_crop, vis, encode(kp_crop, vis, size, size)
+
+
+def lifting_targets(xyz: torch.Tensor, side: torch.Tensor):
+    """Canonical coordinates ``[B,21,3]``, rotation ``[B,3,3]`` and one-hot side ``[B,2]``."""
+    canonical, rotation, _ = to_canonical(xyz.float(), side.bool())
+    return canonical, rotation, F.one_hot(side.long(), 2).float()

@@ -1,0 +1,175 @@
+"""Train one stage of the pipeline.
+
+    python -m training.train --stage posenet --preset light --data render:1,real_hands:0.3 \
+        --iters 30000 --out runs/light
+
+Stages: ``handseg`` (HandSegNet), ``posenet`` (PoseNet), ``lifting`` (PosePrior + ViewPoint).
+Adam with the paper's step schedule (``--schedule cosine`` as an option); mixed precision on a GPU;
+a checkpoint every ``--ckpt-every`` iterations (``--resume`` continues from it); ``curves.csv`` and
+``curves.png`` beside it. Several GPUs: ``torchrun --nproc_per_node N -m training.train ...``.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from handpose_live.model_config import ModelConfig, preset
+
+from . import checkpoints, stages
+from .curves import CurveLog, plot_curves
+from .data_mix import make_loader
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m training.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stage", required=True, choices=sorted(stages.NETWORKS))
+    ap.add_argument("--preset", default="light", help="paper, light or tiny (network sizes)")
+    ap.add_argument("--classes", type=int, default=3, choices=(2, 3), help="HandSegNet classes (2 = paper)")
+    ap.add_argument("--data", default="render:1",
+                    help="weighted sources: render, real_hands, written=DIR, rhd=DIR, freihand=DIR; "
+                         "e.g. render:1,real_hands:0.3")
+    ap.add_argument("--image-size", type=int, default=256, help="side of the square training images")
+    ap.add_argument("--iters", type=int, default=None, help="default: the paper's count for the stage")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=None, help="default: the paper's rate for the stage")
+    ap.add_argument("--schedule", choices=("step", "cosine"), default="step")
+    ap.add_argument("--out", type=Path, default=Path("runs/default"))
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/STAGE/last.pt")
+    ap.add_argument("--init", type=Path, default=None, help="start from this stage checkpoint's weights")
+    ap.add_argument("--posenet", type=Path, default=None,
+                    help="lifting: train on this PoseNet checkpoint's predicted maps instead of GT maps")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--ckpt-every", type=int, default=1000)
+    return ap.parse_args(argv)
+
+
+def setup_distributed(device_arg: str) -> tuple[torch.device, int, int]:
+    """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK; otherwise a single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        local = int(os.environ["LOCAL_RANK"])
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        device = torch.device(f"cuda:{local}") if torch.cuda.is_available() else torch.device("cpu")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        return device, dist.get_rank(), world
+    if device_arg == "auto":
+        device_arg = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device_arg), 0, 1
+
+
+def make_scheduler(optimizer, args, milestones_paper, total: int):
+    if args.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total, 1), eta_min=args.lr * 0.01)
+    paper_total = stages.PAPER_SCHEDULE[args.stage][1]
+    milestones = [int(m * total / paper_total) for m in milestones_paper]  # scaled to --iters
+    return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    lr_paper, iters_paper, milestones = stages.PAPER_SCHEDULE[args.stage]
+    args.lr = args.lr or lr_paper
+    args.iters = args.iters or iters_paper
+    device, rank, world = setup_distributed(args.device)
+    torch.manual_seed(args.seed + rank)
+    rng = np.random.default_rng(args.seed + 1000 * rank)
+    generator = torch.Generator().manual_seed(args.seed + rank)
+    out = args.out / args.stage
+    out.mkdir(parents=True, exist_ok=True)
+
+    config = preset(args.preset)
+    config.handsegnet.num_classes = args.classes
+    nets = stages.build(args.stage, config)
+    start = 0
+    resume_state = None
+    if args.resume and (out / "last.pt").exists():
+        resume_state = checkpoints.load(out / "last.pt")
+        config = ModelConfig.from_dict(resume_state["config"])
+        nets = stages.build(args.stage, config)
+    elif args.init:
+        init = checkpoints.load(args.init)
+        config = ModelConfig.from_dict(init["config"])
+        nets = stages.build(args.stage, config)
+        for k, net in nets.items():
+            net.load_state_dict(init["networks"][k])
+    for net in nets.values():
+        net.to(device).train()
+    params = [p for net in nets.values() for p in net.parameters()]
+    optimizer = torch.optim.Adam(params, lr=args.lr)
+    scheduler = make_scheduler(optimizer, args, milestones, args.iters)
+    if resume_state is not None:
+        for k, net in nets.items():
+            net.load_state_dict(resume_state["networks"][k])
+        optimizer.load_state_dict(resume_state["optimizer"])
+        scheduler.load_state_dict(resume_state["scheduler"])
+        start = int(resume_state["iteration"])
+        rng = np.random.default_rng(args.seed + 1000 * rank + start)
+    if world > 1:
+        nets = {k: torch.nn.parallel.DistributedDataParallel(v, device_ids=[device.index] if device.type == "cuda"
+                                                              else None) for k, v in nets.items()}
+
+    posenet = None
+    if args.stage == "lifting" and args.posenet:
+        pstate = checkpoints.load(args.posenet)
+        posenet = stages.build("posenet", ModelConfig.from_dict(pstate["config"]))["posenet"]
+        posenet.load_state_dict(pstate["networks"]["posenet"])
+        posenet.to(device).eval()
+
+    loader = make_loader(args.data, split="train", image_size=args.image_size, batch_size=args.batch,
+                         workers=args.workers, seed=args.seed + 7919 * rank + start)
+    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext())
+    log = CurveLog(out / "curves.csv") if rank == 0 else None
+    step_fn = {"handseg": stages.handseg_step, "posenet": stages.posenet_step, "lifting": stages.lifting_step}
+    extra = {"posenet": posenet} if args.stage == "lifting" else {}
+    if args.stage != "handseg":
+        extra["generator"] = generator
+    running: dict[str, list[float]] = {}
+    t0 = time.time()
+    bar = tqdm(total=args.iters, initial=start, desc=f"{args.stage}", disable=rank != 0, dynamic_ncols=True)
+    batches = iter(loader)
+    for it in range(start, args.iters):
+        batch = next(batches)
+        with amp:
+            losses = step_fn[args.stage](nets, batch, config, rng, device, **extra)
+        optimizer.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        optimizer.step()
+        scheduler.step()
+        for k, v in losses.items():
+            running.setdefault(k, []).append(float(v.detach()))
+        bar.update(1)
+        done = it + 1
+        if rank == 0 and (done % args.log_every == 0 or done == args.iters):
+            row = {"iteration": done, "lr": scheduler.get_last_lr()[0], "seconds": round(time.time() - t0, 1)}
+            row.update({k: float(np.mean(v)) for k, v in running.items()})
+            running = {}
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+            log.append(row)
+        if rank == 0 and (done % args.ckpt_every == 0 or done == args.iters):
+            checkpoints.save(out / "last.pt", stage=args.stage, nets=nets, optimizer=optimizer,
+                             scheduler=scheduler, iteration=done, config=config, args=vars(args),
+                             argv=[sys.executable, "-m", "training.train", *(argv or sys.argv[1:])])
+            plot_curves(out / "curves.csv", out / "curves.png", f"{args.stage} ({args.preset})")
+    bar.close()
+    if world > 1:
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
