@@ -10,7 +10,7 @@ import logging.handlers
 import sys
 from pathlib import Path
 
-from PyQt5.QtCore import QCoreApplication, QtMsgType, qInstallMessageHandler
+from PyQt5.QtCore import QCoreApplication, Qt, QtMsgType, qInstallMessageHandler
 from PyQt5.QtWidgets import QApplication
 
 from ..cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, build_parser
@@ -24,10 +24,12 @@ log = logging.getLogger("handpose_live")
 def setup_logging(folder: Path) -> Path:
     """Log to ``folder/handpose-live.log`` (rotated at 1 MB); Qt's own messages go there too."""
     path = folder / "handpose-live.log"
+    root = logging.getLogger()
+    if any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
+        return path
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2,
                                                    encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     qt_levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
@@ -114,6 +116,8 @@ def run(argv: list[str]) -> int:
 def run_window(args, settings, store, source, key, note, estimator, message, log_path) -> int:
     from .main_window import MainWindow  # imports pyqtgraph.opengl: after the cheap checks
 
+    if QApplication.instance() is None:  # GL widgets may move between windows (docks)
+        QCoreApplication.setAttribute(Qt.AA_ShareOpenGLContexts)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(settings, store, estimator, message, max_frames=args.max_frames,
                         devices=available_devices(), log_path=str(log_path),
