@@ -1,0 +1,103 @@
+"""Smoke runs of every stage, export to a model folder the estimator loads, and an over-fit test.
+Rendering needs the hand mesh in ../shared/data (skipped without it)."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import default_collate
+
+from conftest import SHARED_DATA
+from handpose_live.model_config import preset
+from handpose_live.pipeline import HandPoseEstimator
+from training import checkpoints, evaluate, export, stages, train
+from training.data_mix import CONTRACT_KEYS
+
+pytestmark = pytest.mark.skipif(not (SHARED_DATA / "hand_mesh" / "right.glb").exists(),
+                                reason="needs ../shared/data/hand_mesh")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128",
+              "--out", str(out), "--log-every", "2", "--ckpt-every", "3"]
+    for stage in ("handseg", "posenet", "lifting"):
+        assert train.main(["--stage", stage, "--iters", "4", *common]) == 0
+    return out
+
+
+def test_every_stage_writes_checkpoint_curves_and_plot(trained):
+    for stage in ("handseg", "posenet", "lifting"):
+        d = trained / stage
+        state = checkpoints.load(d / "last.pt")
+        assert state["iteration"] == 4 and state["stage"] == stage
+        assert state["config"]["posenet"]["input_size"] == 64  # the full config travels along
+        assert "--stage" in state["argv"] and state["args"]["seed"] == 0
+        rows = (d / "curves.csv").read_text().splitlines()
+        assert rows[0].startswith("iteration,lr,seconds,loss") and len(rows) == 3
+        assert (d / "curves.png").stat().st_size > 1000
+
+
+def test_resume_continues_from_the_checkpoint(trained, capsys):
+    args = ["--stage", "posenet", "--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0",
+            "--image-size", "128", "--out", str(trained), "--iters", "6", "--log-every", "2", "--resume"]
+    before = checkpoints.load(trained / "posenet" / "last.pt")
+    assert train.main(args) == 0
+    after = checkpoints.load(trained / "posenet" / "last.pt")
+    assert after["iteration"] == 6
+    assert after["optimizer"]["state"][0]["step"] == before["optimizer"]["state"][0]["step"] + 2
+    assert (trained / "posenet" / "curves.csv").read_text().splitlines()[-1].startswith("6,")
+
+
+def test_export_gives_a_model_the_estimator_runs_and_evaluate_writes_json(trained, tmp_path):
+    model = tmp_path / "model"
+    assert export.main(["--handseg", str(trained / "handseg/last.pt"), "--posenet", str(trained / "posenet/last.pt"),
+                        "--lifting", str(trained / "lifting/last.pt"), "--out", str(model), "--name", "smoke",
+                        "--fp16"]) == 0
+    est = HandPoseEstimator.from_pretrained(model, device="cpu")
+    assert est.model_name == "smoke"
+    assert isinstance(est.process([np.zeros((120, 160, 3), np.uint8)])[0], list)
+    out = tmp_path / "eval"
+    assert evaluate.main(["--model", str(model), "--data", "render", "--n", "3", "--image-size", "128",
+                          "--out", str(out), "--device", "cpu"]) == 0
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["samples"] == 3
+    assert 0 <= summary["gt_crop"]["auc_2d_0_30px"] <= 1 and "auc_3d_20_50mm" in summary["gt_crop"]
+    assert 0 <= summary["full"]["hand_found_rate"] <= 1
+    assert (out / "pck_2d.png").exists() and (out / "pck_3d.png").exists()
+
+
+def test_training_loads_checkpoints_without_unpickling_objects(trained, tmp_path):
+    import os
+
+    bad = tmp_path / "object.pt"
+    torch.save({"x": os.getcwd}, bad)  # a reference to arbitrary code: refused by weights_only
+    with pytest.raises(ValueError, match="cannot be read"):
+        checkpoints.load(bad)
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot be read"):
+        checkpoints.load(tmp_path / "garbage.pt")
+
+
+@pytest.mark.parametrize("stage, lr, factor", [("lifting", 1e-3, 5.0), ("handseg", 3e-3, 2.5), ("posenet", 3e-3, 1.3)])
+def test_overfit_a_fixed_batch(stage, lr, factor):
+    """80 Adam steps on 4 fixed rendered samples: the loss falls by at least ``factor``."""
+    from training.render.dataset import RenderedHands
+
+    torch.manual_seed(0)
+    ds = RenderedHands(4, seed=5, size=128)
+    batch = default_collate([{k: ds[i][k] for k in CONTRACT_KEYS} for i in range(4)])
+    config = preset("tiny")
+    nets = stages.build(stage, config)
+    opt = torch.optim.Adam([p for m in nets.values() for p in m.parameters()], lr=lr)
+    step = {"handseg": stages.handseg_step, "posenet": stages.posenet_step, "lifting": stages.lifting_step}[stage]
+    kwargs = {} if stage == "handseg" else {"noise": None}
+    losses = []
+    for _ in range(80):
+        loss = step(nets, batch, config, np.random.default_rng(0), "cpu", **kwargs)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[0] / losses[-1] > factor, losses[::10]

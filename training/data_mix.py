@@ -1,0 +1,80 @@
+"""Training and evaluation data by name, and a weighted mixture of sources for training.
+
+A source spec is ``name`` or ``name=ROOT``, optionally ``:weight`` in a mixture:
+``render:1,real_hands:0.3,rhd=/data/RHD_published_v2:1``. Every source yields the sample
+contract of ``training/data`` (RHD order; fixed ``image_size`` so batches collate).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
+
+# Keys every source provides; the mixture keeps only these so samples of any source collate.
+CONTRACT_KEYS = ("image_rgb", "mask", "mask_valid", "mask_coarse", "keypoints_2d", "visible",
+                 "keypoints_3d", "has_3d", "has_3d_camera", "K", "side", "weight")
+RENDER_VAL_SEED = 1_000_003  # rendered validation samples use seeds training never draws
+RENDER_TRAIN_LENGTH = 1 << 30
+
+
+def parse_spec(spec: str) -> list[tuple[str, str | None, float]]:
+    """``"render:1,rhd=/x:0.5"`` -> ``[("render", None, 1.0), ("rhd", "/x", 0.5)]``."""
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        m = re.fullmatch(r"(.+?):([0-9]*\.?[0-9]+)", part)
+        name, weight = (m.group(1), float(m.group(2))) if m else (part, 1.0)
+        kind, _, root = name.partition("=")
+        out.append((kind.strip(), root.strip() or None, weight))
+    if not out:
+        raise ValueError(f"empty data spec {spec!r}")
+    return out
+
+
+def open_source(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
+    """One map-style dataset (``spec`` without weight): render, real_hands, written=DIR,
+    rhd=DIR, freihand=DIR."""
+    (kind, root, _), = parse_spec(spec)
+    if kind == "render":
+        from .render.dataset import RenderedHands
+
+        base = RENDER_VAL_SEED if split != "train" else seed
+        return RenderedHands(length=RENDER_TRAIN_LENGTH if split == "train" else 2000, seed=base,
+                             size=image_size)
+    from .data import readers
+
+    return readers.open_reader(kind, root, split=split, image_size=image_size)
+
+
+class Mixture(IterableDataset):
+    """Endless stream drawing each sample from a source chosen with probability ~ weight."""
+
+    def __init__(self, sources: list[Dataset], weights: list[float], seed: int):
+        self.sources, self.seed = sources, seed
+        w = np.asarray(weights, np.float64)
+        self.p = w / w.sum()
+
+    def __iter__(self):
+        info = get_worker_info()
+        worker = info.id if info is not None else 0
+        rng = np.random.default_rng([self.seed, worker])
+        while True:
+            source = self.sources[rng.choice(len(self.sources), p=self.p)]
+            sample = source[int(rng.integers(len(source)))]
+            yield {k: sample[k] for k in CONTRACT_KEYS}
+
+
+def _worker_init(_):
+    import cv2
+
+    cv2.setNumThreads(0)
+    torch.set_num_threads(1)
+
+
+def make_loader(spec: str, split: str, image_size: int, batch_size: int, workers: int, seed: int) -> DataLoader:
+    parts = parse_spec(spec)
+    sources = [open_source(f"{k}={r}" if r else k, split, image_size, seed) for k, r, _ in parts]
+    mixture = Mixture(sources, [w for _, _, w in parts], seed)
+    return DataLoader(mixture, batch_size=batch_size, num_workers=workers, worker_init_fn=_worker_init,
+                      persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None)
