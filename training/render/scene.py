@@ -19,7 +19,10 @@ from training.render.skinning import posed_globals, skin
 
 SIDE_LABEL = {"left": 1, "right": 2}   # mask labels
 SIDE_INDEX = {"left": 0, "right": 1}   # ``side`` field
-VISIBILITY_TOLERANCE_M = 0.02           # keypoint may lie this far behind the visible skin
+# How far each keypoint (RHD order) may lie behind the visible skin and still count as visible:
+# joints sit inside the hand (the wrist ~2 cm deep); a finger folded behind the palm is >= 3.5 cm.
+_FINGER_TOL_M = [0.012, 0.014, 0.016, 0.024]  # tip, DIP, PIP, MCP
+VISIBILITY_TOLERANCE_M = np.array([0.028, 0.012, 0.016, 0.026, 0.030] + _FINGER_TOL_M * 4)
 
 
 @dataclass
@@ -78,8 +81,11 @@ class HandRenderer:
         extent = float(max(np.ptp(rel[:, 0]), np.ptp(rel[:, 1])))
         return HandParams(side, angles, rotation, place(K, extent, size_px, centre_px), scale, gesture)
 
-    def render(self, seed: int | np.random.SeedSequence | np.random.Generator) -> dict:
-        """Sample a scene from ``seed`` and render it; same seed, same sample."""
+    def render(self, seed: int | np.random.SeedSequence | np.random.Generator, with_rhd_mask: bool = False) -> dict:
+        """Sample a scene from ``seed`` and render it; same seed, same sample.
+
+        ``with_rhd_mask`` adds ``rhd_mask`` (H,W) uint8 with RHD's part labels (for rhd_layout.py).
+        """
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         c = self.config
         h, w = c.height, c.width
@@ -93,7 +99,7 @@ class HandRenderer:
             other = "right" if primary_side == "left" else "left"
             size2 = max(c.min_hand_px, size * rng.uniform(0.7, 1.3))
             hands.append(self.sample_hand(rng, other, K, size2, rng.uniform([0, 0], [w, h])))
-        return self.render_hands(rng, hands, K)
+        return self.render_hands(rng, hands, K, with_rhd_mask)
 
     # ---- rendering ------------------------------------------------------------------------
     def render_hands(self, rng: np.random.Generator, hands: list[HandParams], K: np.ndarray,

@@ -50,8 +50,11 @@ def sample_lights(rng: np.random.Generator) -> dict:
     dirs[:, 2] = -np.abs(dirs[:, 2]) - rng.uniform(0.2, 1.2, count)  # mostly from the camera side
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     warmth = rng.uniform(-0.15, 0.15, count)
-    colours = np.stack([1 + warmth, np.ones(count), 1 - warmth], 1) * rng.uniform(0.4, 1.1, (count, 1))
-    ambient = rng.uniform(0.12, 0.45) * np.array([1.0, 1.0, 1.0]) * rng.uniform(0.9, 1.1, 3)
+    colours = np.stack([1 + warmth, np.ones(count), 1 - warmth], 1) * rng.uniform(0.2, 1.0, (count, 1))
+    ambient = rng.uniform(0.1, 0.4) * rng.uniform(0.9, 1.1, 3)
+    total = ambient.mean() + colours.mean(axis=1).sum()
+    gain = rng.uniform(0.75, 1.3) / total  # keep the brightest lit skin near 1; exposure jitter comes later
+    colours, ambient = colours * gain, ambient * gain
     return {"dirs": dirs, "colours": colours, "ambient": ambient,
             "shininess": rng.uniform(8, 40), "specular": rng.uniform(0.02, 0.25)}
 

@@ -1,0 +1,111 @@
+"""A PNG grid of samples with the hand mask tinted and keypoints + bones drawn — to check by eye
+that data and labels agree.
+
+    python -m training.contact_sheet --source render --n 16 --out sheet.png
+    python -m training.contact_sheet --source rhd --root /path/to/RHD_published_v2 --out rhd.png
+
+Sources: render (on the fly), written (our layout), rhd, freihand (need --root), real_hands
+(--root defaults to $HANDPOSE_DATA). Mask tint: left hand blue, right hand red. Bones in the
+skeleton's finger colours; hollow circles mark keypoints labelled invisible.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from handpose_live.skeleton import BONES, FINGER_OF, FINGER_COLORS_BGR, WRIST_COLOR_BGR, bone_color_bgr, rhd_to_user
+
+SOURCES = ("render", "written", "rhd", "freihand", "real_hands")
+_TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np.float32)}
+
+
+def open_source(source: str, root: Path | None, size: int, split: str | None = None, seed: int = 0):
+    """The dataset behind ``source``, letterboxed to ``size`` where the reader supports it."""
+    if source == "render":
+        from training.render.dataset import RenderedHands
+        return RenderedHands(length=1_000_000, seed=seed, size=size)
+    if source == "real_hands":
+        from training.data.real_hands import RealHandsDataset
+        return RealHandsDataset(root, split or "train", size=size)
+    if root is None:
+        raise ValueError(f"--root is required for --source {source}")
+    if source == "written":
+        from training.data.written import WrittenHands
+        return WrittenHands(root, size=size)
+    if source == "rhd":
+        from training.data.rhd import RHDDataset
+        return RHDDataset(root, split or "training", size=size)
+    if source == "freihand":
+        from training.data.freihand import FreiHANDDataset
+        return FreiHANDDataset(root, split or "training", size=size)
+    raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+
+
+def draw_sample(sample: dict) -> np.ndarray:
+    """BGR uint8 tile: image, tinted mask, keypoints and bones (both hands when present)."""
+    bgr = cv2.cvtColor(sample["image_rgb"], cv2.COLOR_RGB2BGR).astype(np.float32)
+    for label, tint in _TINT_BGR.items():
+        sel = sample["mask"] == label
+        bgr[sel] = 0.75 * bgr[sel] + 0.25 * tint
+    tile = np.clip(bgr, 0, 255).astype(np.uint8)
+    for label, tint in _TINT_BGR.items():  # outline, so the pixels underneath stay readable
+        contours, _ = cv2.findContours((sample["mask"] == label).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(tile, contours, -1, tuple(int(c) for c in tint), 1)
+    hands = [("keypoints_2d", "visible")]
+    if bool(sample.get("has_other", False)):
+        hands.append(("keypoints_2d_other", "visible_other"))
+    for kp_key, vis_key in hands:
+        kp = rhd_to_user(np.asarray(sample[kp_key], np.float64))
+        vis = rhd_to_user(np.asarray(sample[vis_key])[:, None], axis=0)[:, 0]
+        pts = [tuple(int(round(v * 4)) for v in p) for p in kp]
+        for parent, child in BONES:
+            cv2.line(tile, pts[parent], pts[child], bone_color_bgr(child), 1, cv2.LINE_AA, shift=2)
+        for k, p in enumerate(pts):
+            colour = WRIST_COLOR_BGR if FINGER_OF[k] < 0 else FINGER_COLORS_BGR[FINGER_OF[k]]
+            cv2.circle(tile, p, 2 * 4, colour, -1 if vis[k] else 1, cv2.LINE_AA, shift=2)
+    side = "L" if int(sample["side"]) == 0 else "R"
+    text = f"{sample['source']} {side}" + (" coarse" if bool(sample.get("mask_coarse", False)) else "")
+    cv2.putText(tile, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 2, cv2.LINE_AA)
+    cv2.putText(tile, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return tile
+
+
+def contact_sheet(samples: list[dict], columns: int = 4) -> np.ndarray:
+    """Tile drawn samples (all the same size) into one BGR image."""
+    if not samples:
+        raise ValueError("no samples to draw")
+    tiles = [draw_sample(s) for s in samples]
+    h, w = tiles[0].shape[:2]
+    rows = (len(tiles) + columns - 1) // columns
+    sheet = np.full((rows * h, columns * w, 3), 255, np.uint8)
+    for i, t in enumerate(tiles):
+        r, c = divmod(i, columns)
+        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = t
+    return sheet
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--source", choices=SOURCES, required=True)
+    ap.add_argument("--root", type=Path, default=None, help="data folder (written, rhd, freihand, real_hands)")
+    ap.add_argument("--split", default=None, help="reader split (rhd: training/evaluation; real_hands: train/val)")
+    ap.add_argument("--n", type=int, default=16)
+    ap.add_argument("--size", type=int, default=256, help="tile size, px (samples are letterboxed)")
+    ap.add_argument("--seed", type=int, default=0, help="render seed, and which samples to pick")
+    ap.add_argument("--out", type=Path, required=True, help="output PNG")
+    args = ap.parse_args(argv)
+    data = open_source(args.source, args.root, args.size, args.split, args.seed)
+    n = min(args.n, len(data))
+    picks = range(n) if args.source == "render" else np.random.default_rng(args.seed).choice(len(data), n, False)
+    sheet = contact_sheet([data[int(i)] for i in picks], columns=int(np.ceil(np.sqrt(n))))
+    if not cv2.imwrite(str(args.out), sheet):
+        raise ValueError(f"could not write {args.out}")
+    print(f"wrote {args.out} ({n} samples from {args.source})")
+
+
+if __name__ == "__main__":
+    main()
