@@ -63,15 +63,20 @@ class DropOldestQueue:
 
 
 class RateMeter:
-    """Events per second, smoothed exponentially over roughly the last ``window`` events."""
+    """Events per second over the last ``window_s`` seconds (bursts are averaged out)."""
 
-    def __init__(self, window: int = 15):
-        self.alpha = 2.0 / (window + 1)
-        self.rate = 0.0
-        self._last: float | None = None
+    def __init__(self, window_s: float = 1.0):
+        self.window_s = window_s
+        self._times: deque = deque()
+
+    @property
+    def rate(self) -> float:
+        times = list(self._times)
+        if len(times) < 2 or times[-1][0] <= times[0][0]:
+            return 0.0
+        return sum(n for _, n in times[1:]) / (times[-1][0] - times[0][0])
 
     def tick(self, now: float, count: int = 1) -> None:
-        if self._last is not None and now > self._last:
-            inst = count / (now - self._last)
-            self.rate = inst if self.rate == 0.0 else self.rate + self.alpha * (inst - self.rate)
-        self._last = now
+        self._times.append((now, count))
+        while len(self._times) > 2 and now - self._times[0][0] > self.window_s:
+            self._times.popleft()

@@ -60,7 +60,7 @@ def open_start_source(args, settings: AppSettings):
         return open_source(settings.camera_index, resolution=size), settings.camera_index, ""
     except SourceError as exc:
         log.info("no camera: %s", exc)
-        note = f"No camera found ({exc}) — playing the demo clip."
+        note = f"No camera found at index {settings.camera_index} — playing the demo clip."
         return open_demo(), "demo", note
 
 

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.video = VideoView()
         self.view3d = make_hand_view()
         self.view3d_header = QLabel()
+        self.view3d_header.setMinimumWidth(1)
         self.view3d_header.setStyleSheet("background:#15171a; color:#c8ccd2; padding:4px 8px;")
         self.view3d_header.setToolTip("Drag: rotate · wheel: zoom · Ctrl+drag or middle-drag: pan "
                                       "· R: reset view")
@@ -144,7 +145,7 @@ class MainWindow(QMainWindow):
             if runtime.latest() is self.last_result:
                 self._finished_emitted = True
                 self.update_status()
-                self.finished.emit(0)
+                self.finished.emit(1 if runtime.capture.error else 0)
 
     def show_result(self, result: Result) -> None:
         self.last_result = result
@@ -162,8 +163,7 @@ class MainWindow(QMainWindow):
         lost = len(shown) - live
         what = "no hand in view" if not shown else f"{live} hand{'s' * (live != 1)}" + (
             f", {lost} lost" if lost else "")
-        self.view3d_header.setText(f"3D pose · metres from the wrist · {what}  "
-                                   "(drag to rotate, wheel to zoom)")
+        self.view3d_header.setText(f"3D pose (m, from the wrist) · {what}")
 
     def update_status(self) -> None:
         window_handlers.update_status(self)

@@ -49,6 +49,9 @@ def apply_settings_to_controls(w, devices) -> None:
     geometry = w.store.value("geometry")
     if geometry is not None:
         w.restoreGeometry(geometry)
+    state = w.store.value("window_state")
+    if state is not None:
+        w.restoreState(state)
 
 
 def connect_controls(w) -> None:
