@@ -161,8 +161,9 @@ class MainWindow(QMainWindow):
     def set_3d_header(self, shown) -> None:
         live = sum(not item.stale for item in shown)
         lost = len(shown) - live
-        what = "no hand in view" if not shown else f"{live} hand{'s' * (live != 1)}" + (
-            f", {lost} lost" if lost else "")
+        what = f"{live} hand{'s' * (live != 1)}" if live else "no hand in view"
+        if lost:
+            what += f" · {lost} lost (grey)"
         self.view3d_header.setText(f"3D pose (m, from the wrist) · {what}")
 
     def update_status(self) -> None:
