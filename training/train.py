@@ -50,6 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="lifting: train on this PoseNet checkpoint's predicted maps instead of GT maps")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--amp", choices=("auto", "bf16", "off"), default="auto",
+                    help="bf16 autocast: auto = on a GPU, and on a CPU with native bf16")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-every", type=int, default=1000)
@@ -132,7 +134,10 @@ def main(argv=None) -> int:
 
     loader = make_loader(args.data, split="train", image_size=args.image_size, batch_size=args.batch,
                          workers=args.workers, seed=args.seed + 7919 * rank + start)
-    amp = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext())
+    amp = contextlib.nullcontext()
+    if args.amp == "bf16" or (args.amp == "auto" and (device.type == "cuda"
+                                                      or torch.ops.mkldnn._is_mkldnn_bf16_supported())):
+        amp = torch.autocast(device.type, dtype=torch.bfloat16)
     log = CurveLog(out / "curves.csv") if rank == 0 else None
     step_fn = {"handseg": stages.handseg_step, "posenet": stages.posenet_step, "lifting": stages.lifting_step}
     extra = {"posenet": posenet} if args.stage == "lifting" else {}
