@@ -23,25 +23,14 @@ _TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np
 
 
 def open_source(source: str, root: Path | None, size: int, split: str | None = None, seed: int = 0):
-    """The dataset behind ``source``, letterboxed to ``size`` where the reader supports it."""
+    """The dataset behind ``source``, letterboxed to ``size``."""
     if source == "render":
         from training.render.dataset import RenderedHands
+
         return RenderedHands(length=1_000_000, seed=seed, size=size)
-    if source == "real_hands":
-        from training.data.real_hands import RealHandsDataset
-        return RealHandsDataset(root, split or "train", size=size)
-    if root is None:
-        raise ValueError(f"--root is required for --source {source}")
-    if source == "written":
-        from training.data.written import WrittenHands
-        return WrittenHands(root, size=size)
-    if source == "rhd":
-        from training.data.rhd import RHDDataset
-        return RHDDataset(root, split or "training", size=size)
-    if source == "freihand":
-        from training.data.freihand import FreiHANDDataset
-        return FreiHANDDataset(root, split or "training", size=size)
-    raise ValueError(f"unknown source {source!r}; expected one of {SOURCES}")
+    from training.data.readers import open_reader
+
+    return open_reader(source, root, split=split or "train", image_size=size)
 
 
 def draw_sample(sample: dict) -> np.ndarray:

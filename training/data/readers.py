@@ -1,0 +1,40 @@
+"""Open any reader by name: ``open_reader("rhd", "/data/RHD_published_v2", split="train", image_size=256)``.
+
+Generic splits ``train``/``val`` map onto each data set's own names (RHD and FreiHAND:
+training/evaluation; real_hands: split.json's train/val). ``image_size`` letterboxes every
+sample to a square so batches of any source collate; None keeps native sizes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+READERS = ("real_hands", "written", "rhd", "freihand")
+_NATIVE_SPLIT = {"train": "training", "val": "evaluation", "training": "training", "evaluation": "evaluation"}
+
+
+def open_reader(kind: str, root: str | Path | None, split: str = "train", image_size: int | None = None) -> Dataset:
+    """A torch Dataset of sample dicts (training/data/sample.py) for ``kind`` in ``READERS``."""
+    if kind == "real_hands":
+        from training.data.real_hands import RealHandsDataset
+
+        return RealHandsDataset(root, split, size=image_size)
+    if kind not in READERS:
+        raise ValueError(f"unknown data source {kind!r}; expected render or one of {READERS}")
+    if root is None:
+        raise ValueError(f"data source {kind!r} needs a folder: write it as {kind}=PATH")
+    if kind == "written":
+        from training.data.written import WrittenHands
+
+        root = Path(root)
+        return WrittenHands(root / split if (root / split / "meta.json").is_file() else root, size=image_size)
+    if split not in _NATIVE_SPLIT:
+        raise ValueError(f"split must be one of {sorted(_NATIVE_SPLIT)}, got {split!r}")
+    if kind == "rhd":
+        from training.data.rhd import RHDDataset
+
+        return RHDDataset(root, _NATIVE_SPLIT[split], size=image_size)
+    from training.data.freihand import FreiHANDDataset
+
+    return FreiHANDDataset(root, _NATIVE_SPLIT[split], size=image_size)
