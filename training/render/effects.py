@@ -5,6 +5,26 @@ import cv2
 import numpy as np
 
 
+_NOISE_SIDE = 512
+_noise_bank: np.ndarray | None = None
+
+
+def _noise(rng: np.random.Generator, shape_hw: tuple[int, int]) -> np.ndarray:
+    """Unit sensor noise (luma + weaker chroma), HxWx3 float32: a random window of a fixed bank."""
+    global _noise_bank
+    if _noise_bank is None:  # fixed content, so samples stay deterministic for a seed
+        bank_rng = np.random.default_rng(20170101)
+        luma = bank_rng.standard_normal((_NOISE_SIDE, _NOISE_SIDE, 1), dtype=np.float32)
+        _noise_bank = luma + 0.4 * bank_rng.standard_normal((_NOISE_SIDE, _NOISE_SIDE, 3), dtype=np.float32)
+    h, w = shape_hw
+    reps = (-(-h // _NOISE_SIDE) + 1, -(-w // _NOISE_SIDE) + 1, 1)
+    bank = _noise_bank if reps[:2] == (2, 2) and h <= _NOISE_SIDE and w <= _NOISE_SIDE else np.tile(_noise_bank, reps)
+    bank = bank[::-1] if rng.random() < 0.5 else bank
+    y = int(rng.integers(0, bank.shape[0] - h + 1))
+    x = int(rng.integers(0, bank.shape[1] - w + 1))
+    return bank[y:y + h, x:x + w]
+
+
 def camera_effects(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     """Return a new RGB uint8 image as a cheap webcam might have taken it."""
     levels = np.arange(256, dtype=np.float64)[:, None]
@@ -26,9 +46,7 @@ def camera_effects(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
         out = cv2.filter2D(out, -1, kernel / kernel.sum())
     sigma = rng.uniform(0, 9) if rng.random() < 0.7 else 0.0
     if sigma > 0:
-        noise = rng.standard_normal(out.shape, dtype=np.float32) * np.float32(sigma * 0.4)
-        noise += rng.standard_normal(out.shape[:2] + (1,), dtype=np.float32) * np.float32(sigma)
-        out = cv2.add(out, noise, dtype=cv2.CV_8U)
+        out = cv2.add(out, _noise(rng, out.shape[:2]) * np.float32(sigma), dtype=cv2.CV_8U)
     if rng.random() < 0.7:
         ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 96))])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]

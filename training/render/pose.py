@@ -100,24 +100,33 @@ def sample_pose_deg(rng: np.random.Generator, gesture: str | None = None) -> tup
     return angles, gesture
 
 
-def close_pinch(mesh, angles_deg: np.ndarray, rng: np.random.Generator, tries: int = 24) -> np.ndarray:
-    """Move the thumb (within its limits) so its tip comes nearest the index fingertip."""
+def close_pinch(mesh, angles_deg: np.ndarray, rng: np.random.Generator, rounds=(20.0, 10.0, 5.0),
+                tries: int = 16) -> np.ndarray:
+    """Move the thumb and index (within their limits) so the two fingertips nearly touch.
+
+    A small random search: each round perturbs the best pose so far with a shrinking spread (deg).
+    """
     t = [JOINT_INDEX[n] for n in FINGER_JOINTS["thumb"]]
-    index_tip = JOINT_INDEX["index-finger-tip"]
-    best, best_d = angles_deg, np.inf
-    for _ in range(tries):
-        cand = angles_deg.copy()
-        cand[t[0]] += rng.normal(0, 12, 3)
-        cand[t[1], 0] += rng.normal(0, 12)
-        cand[t[2], 0] += rng.normal(0, 12)
-        cand[t[0]] = np.clip(cand[t[0]], [v[0] for v in list(THUMB_LIMITS.values())[:3]],
-                             [v[1] for v in list(THUMB_LIMITS.values())[:3]])
-        cand[t[1], 0] = -np.clip(-cand[t[1], 0], *THUMB_LIMITS["mcp"])
-        cand[t[2], 0] = -np.clip(-cand[t[2], 0], *THUMB_LIMITS["ip"])
-        g = posed_globals(mesh, local_angles_rad(cand, mesh.side))
-        d = np.linalg.norm(g[t[3], :3, 3] - g[index_tip, :3, 3])
-        if d < best_d:
-            best, best_d = cand, d
+    ix = [JOINT_INDEX[n] for n in FINGER_JOINTS["index"]]
+    lo = np.array([THUMB_LIMITS[k][0] for k in ("cmc_x", "cmc_y", "cmc_z")])
+    hi = np.array([THUMB_LIMITS[k][1] for k in ("cmc_x", "cmc_y", "cmc_z")])
+
+    def gap(a):
+        g = posed_globals(mesh, local_angles_rad(a, mesh.side))
+        return np.linalg.norm(g[t[3], :3, 3] - g[ix[4], :3, 3])
+
+    best, best_d = angles_deg, gap(angles_deg)
+    for spread in rounds:
+        for _ in range(tries):
+            cand = best.copy()
+            cand[t[0]] = np.clip(cand[t[0]] + rng.normal(0, spread, 3), lo, hi)
+            cand[t[1], 0] = -np.clip(-cand[t[1], 0] + rng.normal(0, spread), *THUMB_LIMITS["mcp"])
+            cand[t[2], 0] = -np.clip(-cand[t[2], 0] + rng.normal(0, spread), *THUMB_LIMITS["ip"])
+            cand[ix[1], 0] = -np.clip(-cand[ix[1], 0] + rng.normal(0, spread / 2), *MCP_FLEX)
+            cand[ix[2], 0] = -np.clip(-cand[ix[2], 0] + rng.normal(0, spread / 2), *PIP_FLEX)
+            d = gap(cand)
+            if d < best_d:
+                best, best_d = cand, d
     return best
 
 

@@ -66,11 +66,11 @@ def rasterize(xy_px: np.ndarray, z_m: np.ndarray, triangles: np.ndarray, height:
         ay = (q[:, 0] - p[:, 0]) * inv
         a0 = (p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]) * inv
         coef.append((ax, ay, a0))
-    bary = np.stack([ax[t] * px + ay[t] * py + a0[t] for ax, ay, a0 in coef], axis=1)
-    inside = (bary >= -1e-7).all(axis=1)
-    t, px, py, bary = t[inside], px[inside], py[inside], bary[inside]
-    inv_z = bary / zt[t]
-    inv_depth = inv_z.sum(axis=1)
+    b0, b1, b2 = (ax[t] * px + ay[t] * py + a0[t] for ax, ay, a0 in coef)
+    inside = np.nonzero((b0 >= -1e-7) & (b1 >= -1e-7) & (b2 >= -1e-7))[0]
+    t, px, py = t[inside], px[inside], py[inside]
+    inv_z = np.stack([b0[inside], b1[inside], b2[inside]], axis=1) / zt[t]
+    inv_depth = inv_z[:, 0] + inv_z[:, 1] + inv_z[:, 2]
     frag_z = 1.0 / inv_depth
     pix = py * width + px
     zq = np.minimum(frag_z * (1 << 20), (1 << (62 - _FRAG_BITS)) - 1).astype(np.int64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from training.render.arm import sample_forearm
@@ -150,6 +151,7 @@ class HandRenderer:
         spec = np.where(is_hand_obj[obj_px] | (np.array([o[5] for o in objects])[obj_px] == "skin"), 1.0, 0.3)
         colour = linear_to_srgb(shade(a_px, n_px, p_px, sample_lights(rng), spec)) * 255.0
         image.reshape(-1, 3)[raster.covered] = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
+        _soften_silhouettes(image, raster.triangle >= 0)
 
         # Label maps: which hand (by object) owns each pixel.
         hand_of_obj = np.array([o[4] for o in objects])
@@ -188,6 +190,14 @@ class HandRenderer:
             sample["rhd_mask"] = _rhd_mask(objects, tri_obj, owner_tri, raster.covered, person, owner_hand,
                                            occluded, hands, tris, h, w)
         return sample
+
+
+def _soften_silhouettes(image: np.ndarray, covered: np.ndarray) -> None:
+    """Cheap anti-aliasing: blur the pixels along rendered outlines (a hard edge is a give-away)."""
+    cov = covered.astype(np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    edge = cv2.dilate(cov, kernel) != cv2.erode(cov, kernel)
+    image[edge] = cv2.blur(image, (3, 3))[edge]
 
 
 def _project(K: np.ndarray, xyz: np.ndarray) -> np.ndarray:

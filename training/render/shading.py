@@ -62,14 +62,15 @@ def sample_lights(rng: np.random.Generator) -> dict:
 def shade(albedo: np.ndarray, normals: np.ndarray, positions_m: np.ndarray, lights: dict,
           specular_scale: float = 1.0) -> np.ndarray:
     """Blinn-Phong colour (P,3) in linear RGB for unit ``normals`` (P,3) at camera-frame points."""
-    view = -positions_m / (np.linalg.norm(positions_m, axis=1, keepdims=True) + 1e-9)
-    facing = np.sign(np.einsum("ij,ij->i", normals, view))[:, None]
-    normals = normals * np.where(facing == 0, 1, facing)  # light the inside of open tubes too
-    colour = albedo * lights["ambient"][None]
-    for d, c in zip(lights["dirs"], lights["colours"]):
-        lambert = np.clip(normals @ d, 0, None)[:, None]
+    view = -positions_m / np.sqrt(np.einsum("ij,ij->i", positions_m, positions_m) + 1e-18)[:, None]
+    facing = np.einsum("ij,ij->i", normals, view)
+    normals = np.where((facing < 0)[:, None], -normals, normals)  # light the inside of open tubes too
+    colour = albedo * lights["ambient"].astype(np.float32)[None]
+    spec_gain = (lights["specular"] * np.asarray(specular_scale, np.float32))
+    for d, c in zip(lights["dirs"].astype(np.float32), lights["colours"].astype(np.float32)):
+        lambert = np.maximum(normals @ d, 0)[:, None]
         half = view + d[None]
-        half /= np.linalg.norm(half, axis=1, keepdims=True) + 1e-9
-        spec = np.clip(np.einsum("ij,ij->i", normals, half), 0, None) ** lights["shininess"]
-        colour = colour + albedo * lambert * c[None] + (lights["specular"] * specular_scale * spec)[:, None] * c[None]
+        half /= np.sqrt(np.einsum("ij,ij->i", half, half) + 1e-18)[:, None]
+        spec = np.maximum(np.einsum("ij,ij->i", normals, half), 0) ** np.float32(lights["shininess"])
+        colour = colour + albedo * lambert * c[None] + (spec_gain * spec)[:, None] * c[None]
     return colour
