@@ -44,6 +44,11 @@ def test_rhd_reader_reads_the_rhd_layout_back(tmp_path, rendered):
         np.testing.assert_array_equal(s["mask"], ref["mask"])
         np.testing.assert_array_equal(s["image_rgb"], ref["image_rgb"])
 
+    from training.contact_sheet import main as sheet
+
+    sheet(["--source", "rhd", "--root", str(tmp_path), "--n", "4", "--size", "64", "--out", str(tmp_path / "s.png")])
+    assert cv2.imread(str(tmp_path / "s.png")).shape == (128, 128, 3)
+
 
 @pytest.mark.data
 @pytest.mark.skipif(not HAS_MESH, reason="shared data (hand_mesh) not present")

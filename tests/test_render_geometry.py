@@ -120,3 +120,13 @@ def test_folded_fingers_are_hidden_behind_the_back_of_the_hand(clean_renderer):
     s = clean_renderer.render_hands(np.random.default_rng(0), [HandParams("right", fist, back, np.array([0, 0, 0.5]))], K)
     tips = [5, 9, 13, 17]  # index..little tips (RHD order), curled under the palm
     assert not s["visible"][tips].any()
+
+
+def test_streamed_hands_match_indexed_samples_in_one_process():
+    from training.render.dataset import RenderedHands, StreamedHands
+
+    stream = iter(StreamedHands(seed=5, size=48))
+    first, second = next(stream), next(stream)
+    indexed = RenderedHands(length=2, seed=5, size=48)
+    np.testing.assert_array_equal(first["image_rgb"], indexed[0]["image_rgb"])
+    np.testing.assert_array_equal(second["keypoints_2d"], indexed[1]["keypoints_2d"])

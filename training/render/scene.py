@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from training.data.sample import no_other_hand
 from training.render.arm import sample_forearm
 from training.render.background import BackgroundBank
 from training.render.effects import camera_effects
@@ -175,14 +176,15 @@ class HandRenderer:
         pixels = [int((owner_hand == i).sum()) for i in range(len(hands))]
         order = sorted(range(len(hands)), key=lambda i: -pixels[i])  # primary = most mask pixels
         sample = {"image_rgb": image, "mask": mask}
-        sample.update(_hand_labels(K, keypoints[order[0]], raster.depth_m, owner_hand, order[0]))
+        scales = [float(np.mean(hp.scale_xyz)) for hp in hands]
+        sample.update(_hand_labels(K, keypoints[order[0]], raster.depth_m, owner_hand, order[0], scales[order[0]]))
         sample["side"] = np.int64(SIDE_INDEX[hands[order[0]].side])
-        other = _hand_labels(K, keypoints[order[1]], raster.depth_m, owner_hand, order[1]) if len(hands) > 1 \
-            else {k: np.zeros_like(v) for k, v in _hand_labels(K, keypoints[0], raster.depth_m, owner_hand, -2).items()}
-        for key in ("keypoints_2d", "visible", "keypoints_3d"):
-            sample[f"{key}_other"] = other[key]
-        sample["side_other"] = np.int64(SIDE_INDEX[hands[order[1]].side] if len(hands) > 1 else -1)
-        sample["has_other"] = np.bool_(len(hands) > 1)
+        if len(hands) > 1:
+            other = _hand_labels(K, keypoints[order[1]], raster.depth_m, owner_hand, order[1], scales[order[1]])
+            sample.update({f"{key}_other": value for key, value in other.items()})
+            sample.update(side_other=np.int64(SIDE_INDEX[hands[order[1]].side]), has_other=np.bool_(True))
+        else:
+            sample.update(no_other_hand())
         sample.update(mask_valid=np.bool_(True), mask_coarse=np.bool_(False), has_3d=np.bool_(True),
                       has_3d_camera=np.bool_(True), K=K.astype(np.float32), weight=np.float32(1.0),
                       num_hands=np.int64(len(hands)), source="render")
@@ -205,14 +207,14 @@ def _project(K: np.ndarray, xyz: np.ndarray) -> np.ndarray:
     return q[:, :2] / q[:, 2:3]
 
 
-def _hand_labels(K, kp_cam, depth, owner_hand, hand_index) -> dict:
+def _hand_labels(K, kp_cam, depth, owner_hand, hand_index, hand_scale=1.0) -> dict:
     """2D keypoints, visibility (in the image, on this hand's own pixels, not behind other skin)."""
     h, w = depth.shape
     uv = _project(K, kp_cam)
     ui, vi = np.round(uv[:, 0]).astype(np.int64), np.round(uv[:, 1]).astype(np.int64)
     inside = (ui >= 0) & (ui < w) & (vi >= 0) & (vi < h) & (kp_cam[:, 2] > 0)
     uc, vc = np.clip(ui, 0, w - 1), np.clip(vi, 0, h - 1)
-    visible = inside & (owner_hand[vc, uc] == hand_index) & (kp_cam[:, 2] - depth[vc, uc] < VISIBILITY_TOLERANCE_M)
+    visible = inside & (owner_hand[vc, uc] == hand_index) & (kp_cam[:, 2] - depth[vc, uc] < VISIBILITY_TOLERANCE_M * hand_scale)
     return {"keypoints_2d": uv.astype(np.float32), "visible": visible,
             "keypoints_3d": kp_cam.astype(np.float32)}
 
