@@ -34,6 +34,11 @@ class _RendererHolder:
         self.config = _config(size, config)
         self._renderer = None  # built lazily, once per worker process
 
+    def __getstate__(self):  # workers build their own renderer; never ship one (and its photo cache)
+        state = dict(self.__dict__)
+        state["_renderer"] = None
+        return state
+
     def render_index(self, index: int) -> dict:
         if self._renderer is None:
             self._renderer = HandRenderer(self.mesh_dir, self.background_dir, self.config)

@@ -100,7 +100,8 @@ def load_hand_mesh(path: str | os.PathLike) -> HandMesh:
     """Read a skinned hand from a ``.glb``; ``side`` comes from the file name (left/right)."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"hand mesh {path} does not exist; pass the folder holding left.glb/right.glb")
+        raise ValueError(f"hand mesh {path} does not exist; set HANDPOSE_DATA or pass the folder holding "
+                         "left.glb/right.glb (the generic-hand models of `npm pack @webxr-input-profiles/assets@1.0.20`)")
     side = "left" if "left" in path.stem.lower() else "right" if "right" in path.stem.lower() else None
     if side is None:
         raise ValueError(f"cannot tell the hand side from the file name {path.name!r}; name it left.glb or right.glb")
