@@ -134,7 +134,9 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
     _check_args(args)
     src = open_source(args.source)
     try:
-        mode = "video" if src.is_live else "image"
+        # consecutive frames (videos, cameras): video mode tracks hands, so track ids stay
+        # stable; image-folder files are independent: image mode
+        mode = "image" if isinstance(src, ImageFolderSource) else "video"
         factory = estimator_factory or load_estimator
         est = factory(args.model, args.device, args.precision, mode)
         if getattr(est, "num_classes", None) == 2 and args.hand_side is None:

@@ -13,7 +13,7 @@ from handpose_live.checkpoint import build_networks
 from handpose_live.model_config import preset
 from handpose_live.pipeline import HandPoseEstimator
 from handpose_live.session import SessionReader
-from fakes import CentrePoseNet, RedIsHandSegNet
+from fakes import CentrePoseNet, FollowRedPoseNet, RedIsHandSegNet
 from test_session_fakes import FakeEstimator, fake_factory, frame_with_patch, write_video
 
 
@@ -66,7 +66,7 @@ def test_video_file_and_csv_export(tmp_path, capsys):
     est, out = FakeEstimator(), tmp_path / "out"
     assert run(["--headless", "--source", str(video), "--out", str(out),
                 "--batch-size", "4", "--max-frames", "10"], est) == 0
-    assert est.batch_sizes == [4, 4, 2]
+    assert est.mode == "video" and est.batch_sizes == [4, 4, 2]
     with SessionReader(out) as r:
         assert len(r) == 10 and r.info["time_base"] == "media" and r.fps == 10
         assert [x.t for x in r] == pytest.approx([k / 10 for k in range(10)])
@@ -129,3 +129,33 @@ def test_keypoints_line_up_with_the_hands_through_the_real_pipeline(tmp_path):
             vx, vy = np.round(r.video_point_px(rec, centre)).astype(int)
             video = r.video_frame(rec.index).astype(int)
             assert np.abs(video[vy, vx] - (0, 0, 255)).max() > 60  # the overlay is drawn there
+
+
+def test_video_runs_in_video_mode_with_stable_track_ids(tmp_path):
+    """A video's frames are consecutive: the estimator tracks the moving "hand" (one id), and
+    the keypoints follow it; an image folder of the same frames gets a new id per file."""
+    frames = []
+    for k in range(10):
+        frame = np.full((240, 320, 3), 90, np.uint8)
+        frame[80:170, 60 + 4 * k:140 + 4 * k] = (0, 0, 255)
+        frames.append(frame)
+    video = write_video(tmp_path / "clip.mp4", frames, fps=10)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for k, frame in enumerate(frames[:3]):
+        cv2.imwrite(str(folder / f"{k}.png"), frame)
+
+    def follow_red_estimator(model, device, precision, mode):
+        est = red_square_estimator(model, device, precision, mode)
+        est.nets["posenet"] = FollowRedPoseNet(est.config.posenet.input_size)
+        return est
+
+    for source, out in ((video, tmp_path / "v"), (folder, tmp_path / "i")):
+        assert batch.main(["--headless", "--source", str(source), "--out", str(out),
+                           "--batch-size", "4"], estimator_factory=follow_red_estimator) == 0
+    with SessionReader(tmp_path / "v") as r:
+        assert len(r) == 10 and all(len(x.hands) == 1 for x in r)
+        assert len({x.hands[0].track_id for x in r}) == 1
+        assert r[9].hands[0].bbox[0] == pytest.approx(96, abs=5)  # followed the square
+    with SessionReader(tmp_path / "i") as r:
+        assert len({x.hands[0].track_id for x in r}) == 3
