@@ -12,7 +12,9 @@ def _fill_shaded(rng, image: np.ndarray, shape_mask: np.ndarray, colour_rgb: np.
         return
     a = rng.uniform(0, 2 * np.pi)
     t = (np.cos(a) * xs + np.sin(a) * ys) / max(shape_mask.shape)
-    gain = 1.0 + rng.uniform(0.1, 0.5) * (t - t.mean())
+    dx, dy = xs - xs.mean(), ys - ys.mean()
+    r2 = (dx * dx / (dx.var() + 1) + dy * dy / (dy.var() + 1)) / 6.0  # ~1 at a blob's rim: rounded look
+    gain = 1.0 + rng.uniform(0.1, 0.5) * (t - t.mean()) - rng.uniform(0.0, 0.35) * np.minimum(r2, 1.5)
     image[ys, xs] = np.clip(gain[:, None] * colour_rgb[None], 0, 255).astype(np.uint8)
 
 
