@@ -92,4 +92,13 @@ class RealHandsDataset(Dataset):
         }
         sample.update(no_other_hand())
         sample["num_hands"] = np.int64(len(hands))
+        others = [k for k in range(len(hands)) if k != hand_index]
+        if others:  # the next largest hand
+            k = max(others, key=lambda j: np.prod(kps[j].max(0) - kps[j].min(0)))
+            kp_o = user_to_rhd(kps[k])
+            sample.update(
+                keypoints_2d_other=kp_o.astype(np.float32),
+                visible_other=(kp_o[:, 0] >= 0) & (kp_o[:, 0] <= w - 1) & (kp_o[:, 1] >= 0) & (kp_o[:, 1] <= h - 1),
+                keypoints_3d_other=user_to_rhd(np.asarray(hands[k]["world_m"], np.float32)),
+                side_other=np.int64(_SIDE_OF_MIRRORED[hands[k]["handedness_mirrored"]]), has_other=np.bool_(True))
         return maybe_letterbox(sample, self.size)
