@@ -87,7 +87,10 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=0, help="render seed, and which samples to pick")
     ap.add_argument("--out", type=Path, required=True, help="output PNG")
     args = ap.parse_args(argv)
-    data = open_source(args.source, args.root, args.size, args.split, args.seed)
+    try:
+        data = open_source(args.source, args.root, args.size, args.split, args.seed)
+    except ValueError as e:  # a wrong path or split: one line, not a traceback
+        ap.error(str(e))
     n = min(args.n, len(data))
     picks = range(n) if args.source == "render" else np.random.default_rng(args.seed).choice(len(data), n, False)
     sheet = contact_sheet([data[int(i)] for i in picks], columns=int(np.ceil(np.sqrt(n))))
