@@ -17,11 +17,11 @@ import torch
 from . import crop as cropping
 from .canonical import from_canonical, rodrigues
 from .checkpoint import load_model
-from .detection import find_regions
 from .hand import Hand
 from .heatmaps import decode
 from .model_config import ModelConfig
-from .preprocess import bgr_to_tensor, letterbox, normalise, unletterbox_mask, validate_frames
+from .preprocess import bgr_to_tensor, validate_frames
+from .segmentation import segment_frames
 from .skeleton import rhd_to_user
 from .tracking import Track, find_track
 
@@ -168,24 +168,10 @@ class HandPoseEstimator:
         return torch.autocast(self._device.type, dtype=self._amp_dtype)
 
     def _segment(self, frames: list[np.ndarray]):
-        """Regions (bbox in frame px) and frame-sized label masks for each frame."""
-        cfg, det = self.config.handsegnet, self.config.detection
-        h, w = cfg.input_size
-        canvases, boxes = zip(*(letterbox(f[:, :, ::-1], (h, w)) for f in frames))
-        batch = torch.from_numpy(np.stack(canvases)).to(self._device).permute(0, 3, 1, 2)
-        x = normalise(batch).contiguous(memory_format=self._memory_format)
-        with self._amp():
-            logits = self.nets["handsegnet"](x)
-        probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
-        bridge = int(round(det.bridge_px_at_240 * h / 240))
-        min_area = max(1, int(det.min_area_frac * h * w))
-        out = []
-        for p, box, frame in zip(probs, boxes, frames):
-            regions, canvas_mask = find_regions(p, det.mask_threshold, bridge, min_area, det.max_hands)
-            for r in regions:
-                r.bbox = box.to_frame(r.bbox.reshape(2, 2)).reshape(4)
-            out.append((regions, unletterbox_mask(canvas_mask, box, frame.shape[:2])))
-        return out
+        """Regions (bbox in frame px) and frame-sized label masks for each BGR frame."""
+        return segment_frames(self.nets["handsegnet"], [f[:, :, ::-1] for f in frames],
+                              self.config.handsegnet.input_size, self.config.detection, self._device,
+                              self._amp, self._memory_format)
 
     def _pose(self, frame_tensors: list[torch.Tensor], boxes: list[np.ndarray], sides: list[str]):
         """PoseNet + lifting for hands; ``boxes[i]`` ``[n_i, 3]`` crop boxes in frame i.

@@ -39,6 +39,32 @@ def test_every_stage_writes_checkpoint_curves_and_plot(trained):
         assert (d / "curves.png").stat().st_size > 1000
 
 
+def test_stages_fit_together(trained, tmp_path):
+    """PoseNet fine-tuned on HandSegNet's crops; lifting on PoseNet's predicted maps."""
+    common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128",
+              "--out", str(tmp_path), "--iters", "2"]
+    assert train.main(["--stage", "posenet", "--handseg", str(trained / "handseg/last.pt"), *common]) == 0
+    assert train.main(["--stage", "lifting", "--posenet", str(trained / "posenet/last.pt"), *common]) == 0
+    assert checkpoints.load(tmp_path / "lifting" / "last.pt")["args"]["posenet"].endswith("last.pt")
+
+
+def test_handseg_crops_follow_the_regions():
+    from fakes import RedIsHandSegNet
+    from training.render.dataset import RenderedHands
+
+    ds = RenderedHands(2, seed=1, size=128)
+    batch = default_collate([{k: ds[i][k] for k in CONTRACT_KEYS} for i in range(2)])
+    batch["image_rgb"][:] = 90
+    kp = batch["keypoints_2d"][0]
+    x0, y0 = [int(v) for v in kp.min(0).values]
+    x1, y1 = [int(v) + 1 for v in kp.max(0).values]
+    batch["image_rgb"][0, y0:y1, x0:x1] = torch.tensor([255, 0, 0], dtype=torch.uint8)  # red = a hand
+    fallback = torch.full((2, 3), -1.0)
+    boxes = stages.handseg_crop_boxes(RedIsHandSegNet(), batch, preset("tiny"), "cpu", fallback)
+    assert boxes[1].tolist() == [-1.0, -1.0, -1.0]  # nothing found: the fallback
+    assert boxes[0, :2].tolist() == pytest.approx([(x0 + x1) / 2, (y0 + y1) / 2], abs=3)
+
+
 def test_resume_continues_from_the_checkpoint(trained, capsys):
     args = ["--stage", "posenet", "--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0",
             "--image-size", "128", "--out", str(trained), "--iters", "6", "--log-every", "2", "--resume"]

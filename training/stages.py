@@ -10,10 +10,12 @@ import cv2
 import numpy as np
 import torch
 
+from handpose_live import crop as cropping
 from handpose_live.canonical import rodrigues
 from handpose_live.model_config import ModelConfig
 from handpose_live.models import HandSegNet, PoseNet, PosePrior, ViewPoint
 from handpose_live.preprocess import letterbox, normalise
+from handpose_live.segmentation import segment_frames
 
 from . import targets
 from .losses import keypoint_map_loss, lifting_loss, segmentation_loss
@@ -88,8 +90,31 @@ def posenet_crops(batch, config: ModelConfig, noise: CropNoise | None, generator
     return crops, kp_crop, vis_crop, maps, boxes
 
 
-def posenet_step(nets, batch, config: ModelConfig, rng, device, noise=CropNoise(), generator=None) -> dict:
-    crops, _, vis, maps, _ = posenet_crops(batch, config, noise, generator)
+def handseg_crop_boxes(handsegnet, batch, config: ModelConfig, device, fallback: torch.Tensor) -> torch.Tensor:
+    """Crop boxes from HandSegNet's own regions, as at run time: for each sample the region
+    nearest the labelled hand's keypoint box; ``fallback`` where none lies on the hand."""
+    with torch.no_grad():
+        found = segment_frames(handsegnet, list(batch["image_rgb"].numpy()), config.handsegnet.input_size,
+                               config.detection, device)
+    boxes = fallback.clone()
+    kp = batch["keypoints_2d"].float().numpy()
+    for i, (regions, _) in enumerate(found):
+        lo, hi = kp[i].min(0), kp[i].max(0)
+        centre = (lo + hi) / 2
+        inside = [r for r in regions if r.bbox[0] <= centre[0] <= r.bbox[2] and r.bbox[1] <= centre[1] <= r.bbox[3]]
+        if inside:
+            boxes[i] = torch.from_numpy(cropping.box_from_bbox(inside[0].bbox[None])[0])
+    return boxes
+
+
+def posenet_step(nets, batch, config: ModelConfig, rng, device, noise=CropNoise(), generator=None,
+                 handsegnet=None) -> dict:
+    boxes = None
+    if handsegnet is not None:
+        kp, vis = batch["keypoints_2d"].float(), batch["visible"].bool()
+        fallback = targets.runtime_crop_boxes(kp, vis, noise.centre, noise.scale, generator)
+        boxes = handseg_crop_boxes(handsegnet, batch, config, device, fallback)
+    crops, _, vis, maps, _ = posenet_crops(batch, config, noise, generator, boxes)
     stages = nets["posenet"](crops.to(device))
     robust = batch["is_pseudo_label"].bool().to(device) if "is_pseudo_label" in batch else None
     loss = keypoint_map_loss(stages, maps.to(device), vis.to(device), batch["weight"].float().to(device), robust)

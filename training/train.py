@@ -48,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--init", type=Path, default=None, help="start from this stage checkpoint's weights")
     ap.add_argument("--posenet", type=Path, default=None,
                     help="lifting: train on this PoseNet checkpoint's predicted maps instead of GT maps")
+    ap.add_argument("--handseg", type=Path, default=None,
+                    help="posenet: crop with this HandSegNet checkpoint's regions (GT crops where it finds none)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--amp", choices=("auto", "bf16", "off"), default="auto",
@@ -80,6 +82,15 @@ def make_scheduler(optimizer, args, milestones_paper, total: int):
     paper_total = stages.PAPER_SCHEDULE[args.stage][1]
     milestones = [int(m * total / paper_total) for m in milestones_paper]  # scaled to --iters
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+
+
+def _frozen(path: Path, name: str, device) -> torch.nn.Module:
+    """A network from another stage's checkpoint, in eval mode, for inputs of this stage."""
+    state = checkpoints.load(path)
+    stage = {"posenet": "posenet", "handsegnet": "handseg"}[name]
+    net = stages.build(stage, ModelConfig.from_dict(state["config"]))[name]
+    net.load_state_dict(state["networks"][name])
+    return net.to(device).eval()
 
 
 def main(argv=None) -> int:
@@ -125,12 +136,11 @@ def main(argv=None) -> int:
         nets = {k: torch.nn.parallel.DistributedDataParallel(v, device_ids=[device.index] if device.type == "cuda"
                                                               else None) for k, v in nets.items()}
 
-    posenet = None
+    extra = {"generator": generator} if args.stage != "handseg" else {}
     if args.stage == "lifting" and args.posenet:
-        pstate = checkpoints.load(args.posenet)
-        posenet = stages.build("posenet", ModelConfig.from_dict(pstate["config"]))["posenet"]
-        posenet.load_state_dict(pstate["networks"]["posenet"])
-        posenet.to(device).eval()
+        extra["posenet"] = _frozen(args.posenet, "posenet", device)
+    if args.stage == "posenet" and args.handseg:
+        extra["handsegnet"] = _frozen(args.handseg, "handsegnet", device)
 
     loader = make_loader(args.data, split="train", image_size=args.image_size, batch_size=args.batch,
                          workers=args.workers, seed=args.seed + 7919 * rank + start)
@@ -140,9 +150,6 @@ def main(argv=None) -> int:
         amp = torch.autocast(device.type, dtype=torch.bfloat16)
     log = CurveLog(out / "curves.csv") if rank == 0 else None
     step_fn = {"handseg": stages.handseg_step, "posenet": stages.posenet_step, "lifting": stages.lifting_step}
-    extra = {"posenet": posenet} if args.stage == "lifting" else {}
-    if args.stage != "handseg":
-        extra["generator"] = generator
     running: dict[str, list[float]] = {}
     t0 = time.time()
     bar = tqdm(total=args.iters, initial=start, desc=f"{args.stage}", disable=rank != 0, dynamic_ncols=True)

@@ -1,0 +1,39 @@
+"""HandSegNet on whole frames: letterbox, segment, and hand regions in frame pixels.
+
+Shared by the estimator and by training (PoseNet fine-tuned on HandSegNet's own crops).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+
+from .detection import Region, find_regions
+from .model_config import DetectionConfig
+from .models import HandSegNet
+from .preprocess import letterbox, normalise, unletterbox_mask
+
+
+def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tuple[int, int],
+                   detection: DetectionConfig, device: torch.device, amp=contextlib.nullcontext,
+                   memory_format=torch.contiguous_format) -> list[tuple[list[Region], np.ndarray]]:
+    """For each ``HxWx3`` uint8 **RGB** frame: up to ``max_hands`` regions (``bbox`` in frame
+    pixels) and the frame-sized label mask (0 background, 1 left, 2 right). ``input_size`` =
+    (height, width) of the network's letterboxed input."""
+    h, w = input_size
+    canvases, boxes = zip(*(letterbox(f, (h, w)) for f in frames_rgb))
+    batch = torch.from_numpy(np.stack(canvases)).to(device).permute(0, 3, 1, 2)
+    x = normalise(batch).contiguous(memory_format=memory_format)
+    with amp():
+        logits = net(x)
+    probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
+    bridge = int(round(detection.bridge_px_at_240 * h / 240))
+    min_area = max(1, int(detection.min_area_frac * h * w))
+    out = []
+    for p, box, frame in zip(probs, boxes, frames_rgb):
+        regions, canvas_mask = find_regions(p, detection.mask_threshold, bridge, min_area, detection.max_hands)
+        for r in regions:
+            r.bbox = box.to_frame(r.bbox.reshape(2, 2)).reshape(4)
+        out.append((regions, unletterbox_mask(canvas_mask, box, frame.shape[:2])))
+    return out
