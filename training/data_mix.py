@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_in
 # Keys every source provides; the mixture keeps only these so samples of any source collate.
 CONTRACT_KEYS = ("image_rgb", "mask", "mask_valid", "mask_coarse", "keypoints_2d", "visible",
                  "keypoints_3d", "has_3d", "has_3d_camera", "K", "side", "weight")
+PSEUDO_LABEL_SOURCES = {"real_hands"}  # labels from another model: trained with a robust loss
 RENDER_VAL_SEED = 1_000_003  # rendered validation samples use seeds training never draws
 RENDER_TRAIN_LENGTH = 1 << 30
 
@@ -62,7 +63,9 @@ class Mixture(IterableDataset):
         while True:
             source = self.sources[rng.choice(len(self.sources), p=self.p)]
             sample = source[int(rng.integers(len(source)))]
-            yield {k: sample[k] for k in CONTRACT_KEYS}
+            out = {k: sample[k] for k in CONTRACT_KEYS}
+            out["is_pseudo_label"] = np.bool_(sample.get("source") in PSEUDO_LABEL_SOURCES)
+            yield out
 
 
 def _worker_init(_):
