@@ -1,7 +1,7 @@
 """handpose-live: ``python main.py`` opens the window (camera 0, or the demo clip without one).
 
-``python main.py --help`` lists the window's flags; ``--headless``, ``--export-csv`` and
-``--replay`` run without a window (``handpose_live.batch``).
+``python main.py --help`` lists the window's flags (``--replay DIR`` opens a recorded session);
+``--headless`` and ``--export-csv`` run without a window (``handpose_live.batch``).
 """
 from __future__ import annotations
 

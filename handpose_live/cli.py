@@ -1,8 +1,9 @@
 """Command line of ``main.py``: the window's flags, and which flags hand over to batch mode.
 
-``main.py --headless …``, ``--export-csv …`` and ``--replay …`` run without a window in
-``handpose_live.batch`` (which parses its own flags); everything else opens the window with the
-flags of ``build_parser()``. Bad input exits with one ``error: …`` line, never a traceback.
+``main.py --headless …`` and ``--export-csv …`` run without a window in ``handpose_live.batch``
+(which parses its own flags); everything else opens a window with the flags of
+``build_parser()``: the live window, or with ``--replay DIR`` the replay window. Bad input
+exits with one ``error: …`` line, never a traceback.
 """
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import argparse
 import re
 import sys
 
-BATCH_FLAGS = ("--headless", "--export-csv", "--replay")
+BATCH_FLAGS = ("--headless", "--export-csv")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(Exception):
@@ -72,4 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", default=None, metavar="PATH",
                    help="save a PNG of the whole window when the app exits")
     p.add_argument("--no-smoothing", action="store_true", help="start with smoothing off")
+    p.add_argument("--record", default=None, metavar="DIR",
+                   help="record the session into the new folder DIR (refused if DIR exists and "
+                   "is not empty); stops at exit, Ctrl+C or SIGTERM")
+    p.add_argument("--replay", default=None, metavar="DIR",
+                   help="replay the recorded session DIR (video, overlay and 3D view); with "
+                   "--max-frames N, exit after showing N frames")
     return p

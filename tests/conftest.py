@@ -13,3 +13,13 @@ def tiny_model_dir(tmp_path_factory):
     from handpose_live.checkpoint import create_random_model
 
     return create_random_model(tmp_path_factory.mktemp("models") / "tiny", "tiny", seed=0)
+
+
+def pytest_configure(config):
+    """Share OpenGL contexts, as the app does, so several GL widgets can live in one test
+    process (pyqtgraph caches shader programs per context). Must precede the QApplication."""
+    try:
+        from PyQt5.QtCore import QCoreApplication, Qt
+    except ImportError:
+        return
+    QCoreApplication.setAttribute(Qt.AA_ShareOpenGLContexts)

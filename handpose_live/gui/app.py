@@ -1,4 +1,5 @@
-"""Start the app: parse flags, check the input, open the window; ``--max-frames``/``--screenshot``.
+"""Start the app: parse flags, check the input, open the live or the replay window;
+``--record``, ``--max-frames``, ``--screenshot``; SIGINT/SIGTERM close the window cleanly.
 
 Bad input (missing file, corrupt video, unknown model or device) prints one ``error: …`` line
 and returns a non-zero exit code before any window opens. Details go to the log file.
@@ -7,15 +8,17 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
 from PyQt5.QtCore import QCoreApplication, Qt, QtMsgType, qInstallMessageHandler
 from PyQt5.QtWidgets import QApplication
 
-from ..cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, build_parser
+from ..cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, build_parser
 from ..sources import SourceError, open_demo, open_source
 from .model_choice import ModelLoadError, check_device, load_estimator
+from .signals import install_signal_handlers, signal_name
 from .settings import APPLICATION, ORGANIZATION, AppSettings, data_dir, default_store, resolution_size
 
 log = logging.getLogger("handpose_live")
@@ -96,6 +99,28 @@ def prepare(args, settings: AppSettings):
     return source, key, note, estimator, message
 
 
+def check_record_dir(folder: str) -> Path:
+    """``--record DIR``: DIR must not exist, or be an empty folder, under a writable parent.
+    ``ValueError`` with a one-line message otherwise (checked before the window opens)."""
+    path = Path(folder).expanduser()
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ValueError(f"--record {path}: exists and is not an empty folder; choose a new folder")
+    parent = path.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--record {path}: cannot create it, {parent} is not a writable folder")
+    return path
+
+
+def check_replay_args(args) -> None:
+    """``--replay`` shows a recorded session: live-source flags make no sense with it."""
+    clashes = [flag for flag, value in (("--source", args.source), ("--record", args.record),
+                                        ("--resolution", args.resolution)) if value]
+    if clashes:
+        raise ValueError(f"--replay cannot be combined with {', '.join(clashes)}")
+
+
 def run(argv: list[str]) -> int:
     """Entry point of the window; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -104,37 +129,81 @@ def run(argv: list[str]) -> int:
     log_path = setup_logging(data_dir())
     store = default_store()
     settings = AppSettings.load(store)
+    if args.replay is not None:
+        from .replay_window import OPEN_ERRORS, open_session
+        try:
+            check_replay_args(args)
+            reader = open_session(args.replay)
+        except (ValueError, *OPEN_ERRORS) as exc:
+            log.error("cannot replay: %s", exc)
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_USAGE
+        return run_replay(args, reader, log_path)
     try:
+        record_dir = check_record_dir(args.record) if args.record else None
         source, key, note, estimator, message = prepare(args, settings)
     except (SourceError, ModelLoadError, ValueError) as exc:
         log.error("startup failed: %s", exc)
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
-    return run_window(args, settings, store, source, key, note, estimator, message, log_path)
+    return run_window(args, settings, store, source, key, note, estimator, message, log_path,
+                      record_dir)
 
 
-def run_window(args, settings, store, source, key, note, estimator, message, log_path) -> int:
-    from .main_window import MainWindow  # imports pyqtgraph.opengl: after the cheap checks
-
+def make_app() -> QApplication:
     if QApplication.instance() is None:  # GL widgets may move between windows (docks)
         QCoreApplication.setAttribute(Qt.AA_ShareOpenGLContexts)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    return QApplication.instance() or QApplication(sys.argv[:1])
+
+
+def run_window(args, settings, store, source, key, note, estimator, message, log_path,
+               record_dir: Path | None = None) -> int:
+    from .main_window import MainWindow  # imports pyqtgraph.opengl: after the cheap checks
+    from .recording_actions import start_recording
+
+    app = make_app()
     window = MainWindow(settings, store, estimator, message, max_frames=args.max_frames,
                         devices=available_devices(), log_path=str(log_path),
                         data_dir=data_dir())
+    window.show()
+    window.start_source(source, key, note)
+    if record_dir is not None:
+        try:
+            start_recording(window, record_dir)
+        except Exception as exc:  # noqa: BLE001 - checked before, but the disk may disagree
+            log.exception("cannot record")
+            sys.stderr.write(f"error: cannot record into {record_dir}: {exc}\n")
+            window.close()
+            return EXIT_ERROR
+    window.update_status()
+    return run_event_loop(app, window, args.screenshot, window.interrupt, log_path)
+
+
+def run_replay(args, reader, log_path: Path) -> int:
+    from .replay_window import ReplayWindow  # imports pyqtgraph.opengl: after the cheap checks
+
+    app = make_app()
+    window = ReplayWindow(reader, max_frames=args.max_frames)
+    window.show()
+    return run_event_loop(app, window, args.screenshot, lambda reason: window.close(), log_path)
+
+
+def run_event_loop(app, window, screenshot: str | None, interrupt, log_path) -> int:
+    """Run Qt until ``window`` closes: ``finished(code)`` closes it, ``screenshot`` is saved
+    at exit, SIGINT/SIGTERM call ``interrupt(reason)`` and exit with ``EXIT_INTERRUPTED``."""
     exit_code = [EXIT_OK]
 
     def excepthook(kind, value, tb):  # an exception in a slot: log it, tell the user, keep going
         log.error("unexpected error", exc_info=(kind, value, tb))
-        window.status.set_message(f"Internal error: {value} (details in {log_path})")
+        window.statusBar().showMessage(f"Internal error: {value} (details in {log_path})", 15000)
 
     previous_hook, sys.excepthook = sys.excepthook, excepthook
 
     def save_screenshot():
-        if args.screenshot and not getattr(save_screenshot, "done", False):
+        if screenshot and not getattr(save_screenshot, "done", False):
             save_screenshot.done = True
             app.processEvents()
-            path = Path(args.screenshot)
+            path = Path(screenshot)
             path.parent.mkdir(parents=True, exist_ok=True)
             if not window.grab().save(str(path)):
                 sys.stderr.write(f"error: cannot save screenshot to {path}\n")
@@ -147,14 +216,21 @@ def run_window(args, settings, store, source, key, note, estimator, message, log
         exit_code[0] = exit_code[0] or code
         window.close()
 
+    def on_signal(signum: int):
+        reason = f"interrupted by {signal_name(signum)}"
+        log.info("%s: closing", reason)
+        exit_code[0] = EXIT_INTERRUPTED
+        interrupt(reason)
+
     window.close_hooks.append(save_screenshot)
     window.finished.connect(on_finished)
-    window.show()
-    window.start_source(source, key, note)
-    window.update_status()
+    restore_signals = install_signal_handlers(window, on_signal)
     try:
         code = app.exec_()
     finally:
+        restore_signals()
         sys.excepthook = previous_hook
-        window.stop_runtime()
+        stop = getattr(window, "stop_runtime", None)
+        if stop is not None:
+            stop()
     return exit_code[0] or code

@@ -18,9 +18,11 @@ class Actions:
     open_video: QAction
     open_folder: QAction
     demo: QAction
+    open_session: QAction
     play: QAction  # checked = running
     snapshot: QAction
     record: QAction
+    sessions_dir: QAction
     quit: QAction
     smoothing: QAction
     mask: QAction
@@ -47,9 +49,12 @@ def make_actions(parent) -> Actions:
         open_video=act("Open video…", "Ctrl+O", tip="Play a video file"),
         open_folder=act("Open image folder…", "Ctrl+Shift+O", tip="Process the images of a folder"),
         demo=act("Demo clip", "Ctrl+D", tip="Play the bundled demo clip"),
+        open_session=act("Open session…", "Ctrl+Shift+R",
+                         tip="Replay a recorded session with its 3D view"),
         play=act("Pause", "Space", True, "Start / pause"),
         snapshot=act("Snapshot", "S", tip="Save the annotated frame and its keypoints"),
         record=act("Record", "Ctrl+R", True, "Record a session (video + keypoints)"),
+        sessions_dir=act("Sessions folder…", tip="Choose where recorded sessions are saved"),
         quit=act("Quit", "Ctrl+Q"),
         smoothing=act("Smoothing", "F", True, "One Euro smoothing of keypoints over time"),
         mask=act("Mask overlay", "K", True, "Tint the hand segmentation mask"),

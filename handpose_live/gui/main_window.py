@@ -52,6 +52,8 @@ class MainWindow(QMainWindow):
         self.last_view = None  # the annotated frame shown last (BGR)
         self._finished_emitted = False
         self.close_hooks: list = []  # called first thing in closeEvent (e.g. --screenshot)
+        self.replay_windows: list = []  # sessions opened with File → Open session
+        self.stop_reason = ""  # why the window is closing, when not by the user (a signal)
 
         self.setWindowTitle("handpose-live")
         self.actions = make_actions(self)
@@ -169,14 +171,26 @@ class MainWindow(QMainWindow):
     def update_status(self) -> None:
         window_handlers.update_status(self)
 
+    def interrupt(self, reason: str) -> None:
+        """Close the window for ``reason`` (e.g. "interrupted by SIGTERM"): a recording stops
+        with status "interrupted"."""
+        self.stop_reason = reason
+        self.close()
+
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         for hook in self.close_hooks:
             hook()
         self.repaint_timer.stop()
         self.stats_timer.stop()
         if self.recorder.recording:
-            self.recorder.stop()
+            ended = self._finished_emitted or (self.runtime is not None and self.runtime.finished)
+            if self.stop_reason or not ended:
+                self.recorder.stop("interrupted", self.stop_reason or "window closed")
+            else:  # --max-frames reached or the whole file recorded
+                self.recorder.stop("complete")
         self.stop_runtime()
+        for window in list(self.replay_windows):
+            window.close()
         self.store.setValue("geometry", self.saveGeometry())
         self.store.setValue("window_state", self.saveState())
         self.settings.save(self.store)

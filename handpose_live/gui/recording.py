@@ -52,14 +52,27 @@ class RecordingController:
         """How annotated frames are drawn (the view as shown in the window)."""
         self._view = {"mirror": mirror, "show_mask": show_mask, "spec": spec}
 
-    def start(self, sessions_dir: Path, *, fps: float, model_name: str, weights_sha256: dict,
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since recording started (0 when not recording)."""
+        writer = self._writer
+        return writer.elapsed_s if writer is not None else 0.0
+
+    def new_folder(self, sessions_dir: Path) -> Path:
+        """A new timestamped session folder under ``sessions_dir`` (not created yet)."""
+        if not self.available:
+            raise RuntimeError(self.reason)
+        return self._folder_for(sessions_dir)
+
+    def start(self, folder: Path, *, fps: float, model_name: str, weights_sha256: dict,
               source_kind: str, source_description: str, smoothed: bool) -> Path:
-        """Open a new session folder under ``sessions_dir``; errors propagate (user-facing)."""
+        """Record into the new session folder ``folder`` (refused when it exists and is not
+        empty); errors propagate with a user-facing message."""
         if not self.available:
             raise RuntimeError(self.reason)
         kind = source_kind if source_kind in ("camera", "video", "images") else "other"
         writer = self._writer_cls(
-            self._folder_for(sessions_dir), fps=fps, model_name=model_name,
+            folder, fps=fps, model_name=model_name,
             weights_sha256=weights_sha256, source_kind=kind, source_description=source_description,
             mirrored=bool(self._view.get("mirror")), smoothed=smoothed,
             time_base={"camera": "wall_clock", "images": "none"}.get(kind, "media"))
@@ -68,31 +81,39 @@ class RecordingController:
         log.info("recording to %s", writer.folder)
         return writer.folder
 
-    def stop(self) -> Path | None:
+    def stop(self, status: str = "complete", message: str | None = None) -> Path | None:
+        """Stop recording; ``status`` is the session's final status ("complete" when the user
+        stopped it or the source ended, "interrupted" for window close and signals)."""
         with self._lock:
             writer, self._writer = self._writer, None
         if writer is None:
             return None
-        writer.close()
-        log.info("recording stopped: %d frames in %s", writer.frame_count, writer.folder)
+        writer.close(status=status, message=message)
+        log.info("recording stopped (%s): %d frames in %s", status, writer.frame_count,
+                 writer.folder)
         return writer.folder
 
     def on_result(self, result: Result) -> None:
-        """Append one processed frame (worker thread)."""
+        """Append one processed frame (worker thread). Never raises: a failure stops recording,
+        sets ``error`` and leaves a session with status "failed"."""
         if self._writer is None:
             return
         with self._lock:
             writer = self._writer
             if writer is None:
                 return
-            frame = result.frame
-            if self._t0 is None:
-                self._t0 = frame.t_source
-            t = {"camera": frame.t_source - self._t0, "images": None}.get(self._kind, frame.t_source)
-            annotated = draw_view(frame.image, result.hands, result.mask, **self._view)
             try:
+                frame = result.frame
+                if self._t0 is None:
+                    self._t0 = frame.t_source
+                t = {"camera": frame.t_source - self._t0, "images": None}.get(self._kind,
+                                                                              frame.t_source)
+                annotated = draw_view(frame.image, result.hands, result.mask, **self._view)
                 writer.write(frame.index, t, result.hands, annotated)
-            except Exception as exc:  # RecordingError: the writer has closed itself
+            except self._error_cls as exc:  # disk full, unwritable: the writer closed itself
+                log.error("recording failed: %s", exc)
+                self.error, self._writer = str(exc), None
+            except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker thread
                 log.exception("recording failed")
-                self.error = str(exc)
-                self._writer = None
+                writer.close(status="failed", message=f"{type(exc).__name__}: {exc}")
+                self.error, self._writer = f"Recording stopped: {type(exc).__name__}: {exc}", None

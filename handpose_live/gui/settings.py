@@ -27,6 +27,7 @@ class AppSettings:
     device: str = "auto"
     hand_side: str = "right"  # for 2-class (paper) models, which hand is shown
     last_dir: str = ""
+    sessions_dir: str = ""  # where the record button puts sessions; "" = <data dir>/sessions
 
     @classmethod
     def load(cls, store: QSettings) -> "AppSettings":

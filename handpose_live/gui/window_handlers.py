@@ -12,7 +12,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from ..sources import VIDEO_SUFFIXES, SourceError, open_demo, open_source
-from . import dialogs
+from . import dialogs, recording_actions
 from .model_choice import ModelLoadError, installed_models, load_estimator
 from .settings import resolution_size
 
@@ -23,7 +23,8 @@ def build_menus(w) -> None:
     a = w.actions
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")
-    for item in (a.open_video, a.open_folder, a.demo, None, a.snapshot, a.record, None, a.quit):
+    for item in (a.open_video, a.open_folder, a.demo, None, a.open_session, None, a.snapshot,
+                 a.record, a.sessions_dir, None, a.quit):
         file_menu.addSeparator() if item is None else file_menu.addAction(item)
     view_menu = bar.addMenu("&View")
     for item in (a.play, None, a.smoothing, a.mask, a.crop, a.mirror, a.camera_mirrors, None,
@@ -78,7 +79,9 @@ def connect_controls(w) -> None:
     a.open_folder.triggered.connect(lambda: open_folder(w))
     a.demo.triggered.connect(lambda: switch_source(w, "demo"))
     a.snapshot.triggered.connect(lambda: snapshot(w))
-    a.record.toggled.connect(lambda on: toggle_recording(w, on))
+    a.record.toggled.connect(lambda on: recording_actions.toggle_recording(w, on))
+    a.sessions_dir.triggered.connect(lambda: recording_actions.choose_sessions_dir(w))
+    a.open_session.triggered.connect(lambda: open_session(w))
     a.quit.triggered.connect(w.close)
     a.reset_view.triggered.connect(lambda: w.view3d.reset_view())
     a.conventions.triggered.connect(lambda: dialogs.show_conventions(w))
@@ -191,28 +194,20 @@ def snapshot(w) -> None:
     log.info("snapshot %s", stem)
 
 
-def toggle_recording(w, on: bool) -> None:
-    if not on:
-        folder = w.recorder.stop()
-        if folder is not None:
-            w.status.showMessage(f"Recording saved to {folder}", 8000)
+def open_session(w) -> None:
+    """File → Open session: replay a session in its own window (live processing pauses
+    unless it is being recorded)."""
+    from .replay_window import ask_and_open_session  # imported on use: it is a second window
+
+    window = ask_and_open_session(w, w.settings.last_dir or str(recording_actions.sessions_dir(w)))
+    if window is None:
         return
-    if w.runtime is None:
-        w.actions.record.setChecked(False)
-        return
-    source = w.runtime.source
-    try:
-        folder = w.recorder.start(
-            w.data_dir / "sessions", fps=source.fps or 10.0, model_name=_model_name(w),
-            weights_sha256=dict(getattr(w.estimator, "weights_sha256", {}) or {}),
-            source_kind=source.kind, source_description=source.name,
-            smoothed=w.settings.smoothing)
-    except Exception as exc:  # noqa: BLE001 - any failure to start is shown, never raised
-        log.exception("cannot start recording")
-        w.actions.record.setChecked(False)
-        QMessageBox.warning(w, "Cannot record", str(exc))
-        return
-    w.status.showMessage(f"Recording to {folder}", 5000)
+    w.settings.last_dir = str(window.reader.folder.parent)
+    w.replay_windows.append(window)
+    window.destroyed.connect(lambda *_: w.replay_windows.remove(window)
+                             if window in w.replay_windows else None)
+    if w.runtime is not None and not w.recorder.recording:
+        w.actions.play.setChecked(False)
 
 
 def update_status(w) -> None:
@@ -223,10 +218,11 @@ def update_status(w) -> None:
     stats = rt.stats()
     w.status.show_stats(stats, _device(w), _model_name(w), rt.paused)
     if w.recorder.error:
-        w.actions.record.setChecked(False)
-        QMessageBox.warning(w, "Recording stopped", w.recorder.error)
-        w.recorder.error = ""
-    w.status.show_recording(w.recorder.frames if w.recorder.recording else None)
+        error, w.recorder.error = w.recorder.error, ""
+        recording_actions.stop_recording(w)
+        w.status.showMessage(error, 15000)
+        QMessageBox.warning(w, "Recording stopped", error)
+    recording_actions.refresh_record_button(w)
     notes = [n for n in (w.source_note, stats.error, w.model_message) if n]
     if stats.finished and w.max_frames is None:
         notes.append(f"End of {rt.source.name}.")

@@ -1,0 +1,126 @@
+"""Recording from the window: ``--record DIR``, SIGTERM, the record button, failures."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from handpose_live.gui.recording import RecordingController
+from handpose_live.runtime import Frame, Result
+from handpose_live.session import SessionReader
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "assets" / "demo" / "demo.mp4"
+
+
+def app_env(tmp_path) -> dict:
+    """Settings, log and sessions of the child app in ``tmp_path``, not the user's."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    return dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"),
+                XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_RUNTIME_DIR=str(runtime))
+
+
+def test_record_refuses_a_non_empty_folder(tmp_path):
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    proc = subprocess.run([sys.executable, str(REPO / "main.py"), "--source", str(DEMO),
+                           "--record", str(target)], env=app_env(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+    assert "not an empty folder" in proc.stderr and str(target) in proc.stderr
+    assert sorted(p.name for p in target.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_recording_cleanly(tmp_path, tiny_model_dir, signum):
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no X server")
+    out = tmp_path / "rec"
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "main.py"), "--source", str(DEMO), "--record", str(out),
+         "--max-frames", "180", "--model", str(tiny_model_dir), "--device", "cpu"],
+        env=app_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        jsonl, deadline = out / "keypoints.jsonl", time.monotonic() + 60
+        while not (jsonl.is_file() and jsonl.read_text().count("\n") >= 3):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    info = json.loads((out / "session.json").read_text())
+    assert info["status"] == "interrupted"
+    assert info["status_message"] == f"interrupted by {signal.Signals(signum).name}"
+    with SessionReader(out) as r:
+        assert 3 <= len(r) < 180 and info["frames"] == len(r) and not r.truncated
+        assert r.video_frame(len(r) - 1) is not None  # the video segment was closed properly
+        assert r[len(r) - 1].frame == len(r) - 1  # every frame of the file, in order
+
+
+def result(k: int) -> Result:
+    image = np.full((48, 64, 3), 90, np.uint8)
+    return Result(Frame(k, image, time.monotonic(), k / 10), [], None, time.monotonic())
+
+
+def test_an_unexpected_write_error_fails_the_session(tmp_path):
+    rec = RecordingController()
+    if not rec.available:
+        pytest.skip(rec.reason)
+    folder = rec.start(tmp_path / "s", fps=10, model_name="m", weights_sha256={},
+                       source_kind="video", source_description="x.mp4", smoothed=False)
+    rec.on_result(result(0))
+    rec._writer.write = lambda *a, **k: 1 / 0  # a bug, not a RecordingError
+    rec.on_result(result(1))  # must not raise on the worker thread
+    assert not rec.recording and "ZeroDivisionError" in rec.error
+    info = json.loads((folder / "session.json").read_text())
+    assert info["status"] == "failed" and "ZeroDivisionError" in info["status_message"]
+    with SessionReader(folder) as r:
+        assert len(r) == 1
+
+
+@pytest.mark.gui
+def test_record_button_shows_time_and_frames_and_uses_the_sessions_folder(qtbot, tmp_path,
+                                                                          monkeypatch):
+    pytest.importorskip("pytestqt")
+    from PyQt5.QtCore import QSettings
+
+    from handpose_live.gui import main_window
+    from handpose_live.gui.hand_view_3d import NoGLView
+    from handpose_live.gui.settings import AppSettings
+    from handpose_live.sources import open_demo
+    from test_runtime_fake_estimator import FakeEstimator
+
+    monkeypatch.setattr(main_window, "make_hand_view", NoGLView)
+    settings = AppSettings(sessions_dir=str(tmp_path / "my sessions"))
+    w = main_window.MainWindow(settings, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                               FakeEstimator(delay_s=0.01), data_dir=tmp_path)
+    qtbot.addWidget(w)
+    w.show()
+    w.start_source(open_demo(), "demo")
+    w.actions.record.setChecked(True)
+    qtbot.waitUntil(lambda: w.recorder.frames >= 3, timeout=10000)
+    w.update_status()
+    text = w.actions.record.text()
+    assert text.startswith("Stop ● 0:0") and text.endswith(" frames")
+    assert w.panel.record_button.text() == text
+    (folder,) = (tmp_path / "my sessions").iterdir()
+    w.close()  # closing the window while recording: status "interrupted"
+    info = json.loads((folder / "session.json").read_text())
+    assert info["status"] == "interrupted" and info["status_message"] == "window closed"
+    loaded = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    assert loaded.sessions_dir == str(tmp_path / "my sessions")
