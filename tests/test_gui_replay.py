@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5.QtCore import QSettings  # noqa: E402
+from PyQt5.QtCore import QSettings, Qt  # noqa: E402
+from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 from handpose_live.gui import replay_window  # noqa: E402
 from handpose_live.gui.hand_view_3d import (OFFSET_RANGE_M, NoGLView, display_points,  # noqa: E402
@@ -155,3 +156,37 @@ def test_replay_screenshot_after_max_frames(run_main, tmp_path, session):
     image = cv2.imread(str(shot)).astype(int)
     frame3 = frame_bgr(3)[0, 0].astype(int)
     assert (np.abs(image - frame3).max(-1) <= 12).sum() > 5000  # frame 3 fills the video panel
+
+
+def test_file_open_session_from_the_live_window(qtbot, tmp_path, monkeypatch, session):
+    from handpose_live.gui import main_window
+    from handpose_live.gui.settings import AppSettings
+    from handpose_live.sources import open_demo
+    from test_runtime_fake_estimator import FakeEstimator
+
+    monkeypatch.setattr(main_window, "make_hand_view", NoGLView)
+    monkeypatch.setattr(replay_window, "make_hand_view", NoGLView)
+    warnings = []
+    monkeypatch.setattr(replay_window.QMessageBox, "warning",
+                        lambda parent, title, text: warnings.append(text))
+    w = main_window.MainWindow(AppSettings(), QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
+                               FakeEstimator(), data_dir=tmp_path)
+    qtbot.addWidget(w)
+    w.show()
+    w.start_source(open_demo(), "demo")
+    (tmp_path / "plain").mkdir()
+    for folder in (tmp_path / "plain", session):
+        monkeypatch.setattr(replay_window.QFileDialog, "getExistingDirectory",
+                            lambda *a, f=folder: str(f))
+        w.actions.open_session.trigger()
+    assert len(warnings) == 1 and "not a session" in warnings[0]
+    (replay,) = w.replay_windows
+    assert replay.reader.folder == session and replay.isVisible()
+    assert w.runtime.paused  # live processing pauses while replaying
+    replay.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is replay, timeout=3000)
+    assert replay.playback.playing
+    qtbot.keyClick(replay, Qt.Key_Space)  # the replay's Space, not also the live window's
+    assert not replay.playback.playing and w.runtime.paused
+    w.close()  # closes the replay window too
+    assert not replay.isVisible()

@@ -42,7 +42,7 @@ def make_actions(parent) -> Actions:
         a.setCheckable(checkable)
         shown = a.shortcut().toString(QKeySequence.NativeText)
         a.setToolTip(f"{tip or text.replace('…', '')}" + (f" ({shown})" if shown else ""))
-        a.setShortcutContext(Qt.ApplicationShortcut)
+        a.setShortcutContext(Qt.WindowShortcut)  # a replay window has its own Space, R, …
         return a
 
     return Actions(
