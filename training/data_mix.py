@@ -34,15 +34,16 @@ def parse_spec(spec: str) -> list[tuple[str, str | None, float]]:
 
 
 def open_source(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
-    """One map-style dataset (``spec`` without weight): render, real_hands, written=DIR,
-    rhd=DIR, freihand=DIR."""
+    """One map-style dataset (``spec`` without weight): render, render_poses (keypoints only, for
+    the lifting stage), real_hands, written=DIR, rhd=DIR, freihand=DIR."""
     (kind, root, _), = parse_spec(spec)
-    if kind == "render":
+    if kind in ("render", "render_poses"):
         from .render.dataset import RenderedHands
+        from .render.poses import RenderedPoses
 
         base = RENDER_VAL_SEED if split != "train" else seed
-        return RenderedHands(length=RENDER_TRAIN_LENGTH if split == "train" else 2000, seed=base,
-                             size=image_size)
+        kind_class = RenderedHands if kind == "render" else RenderedPoses
+        return kind_class(length=RENDER_TRAIN_LENGTH if split == "train" else 2000, seed=base, size=image_size)
     from .data import readers
 
     return readers.open_reader(kind, root, split=split, image_size=image_size)

@@ -12,6 +12,7 @@ import torch
 
 from handpose_live import crop as cropping
 from handpose_live.canonical import rodrigues
+from handpose_live.heatmaps import encode
 from handpose_live.model_config import ModelConfig
 from handpose_live.models import HandSegNet, PoseNet, PosePrior, ViewPoint
 from handpose_live.preprocess import letterbox, normalise
@@ -125,16 +126,18 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
                  generator=None) -> dict:
     """Lifting from ground-truth maps (the paper) or, with ``posenet``, from its predicted maps."""
     has3d = batch["has_3d"].bool()
-    crops, kp_crop, vis, _, _ = posenet_crops(batch, config, noise, generator)
     size, m = config.posenet.input_size, config.posenet.map_size
     if posenet is not None:
+        crops = posenet_crops(batch, config, noise, generator)[0]
         with torch.no_grad():
             maps = posenet(crops.to(device))[-1].float()
-    else:
-        from handpose_live.heatmaps import encode
-
+    else:  # no image needed: maps straight from the keypoints, as the paper does
+        kp = batch["keypoints_2d"].float()
+        boxes = targets.runtime_crop_boxes(kp, batch["visible"].bool(), noise.centre if noise else 0.0,
+                                           noise.scale if noise else (1.0, 1.0), generator)
+        kp_crop = cropping.frame_to_crop(kp, boxes, size)
         # every keypoint gets a map (the prior must place occluded joints too)
-        maps = encode(kp_crop, torch.ones_like(vis), size, m).to(device)
+        maps = encode(kp_crop, torch.ones(kp.shape[:2], dtype=torch.bool), size, m).to(device)
     canonical_gt, rotation_gt, one_hot = targets.lifting_targets(batch["keypoints_3d"], batch["side"])
     one_hot = one_hot.to(device)
     canonical = nets["poseprior"](maps, one_hot)
