@@ -76,6 +76,18 @@ def test_resume_continues_from_the_checkpoint(trained, capsys):
     assert (trained / "posenet" / "curves.csv").read_text().splitlines()[-1].startswith("6,")
 
 
+def test_resume_with_a_longer_cosine_schedule_replays_it(tmp_path):
+    common = ["--stage", "lifting", "--preset", "tiny", "--data", "render_poses", "--batch", "2", "--workers", "0",
+              "--image-size", "128", "--out", str(tmp_path), "--schedule", "cosine", "--lr", "1e-3"]
+    assert train.main([*common, "--iters", "4"]) == 0
+    assert train.main([*common, "--iters", "8", "--resume"]) == 0
+    rows = (tmp_path / "lifting" / "curves.csv").read_text().splitlines()
+    lr_at_8 = float(rows[-1].split(",")[1])
+    assert lr_at_8 == pytest.approx(1e-5, rel=1e-3)  # the end of the 8-iteration cosine: eta_min
+    state = checkpoints.load(tmp_path / "lifting" / "last.pt")
+    assert state["iteration"] == 8 and state["args"]["iters"] == 8
+
+
 def test_export_gives_a_model_the_estimator_runs_and_evaluate_writes_json(trained, tmp_path):
     model = tmp_path / "model"
     assert export.main(["--handseg", str(trained / "handseg/last.pt"), "--posenet", str(trained / "posenet/last.pt"),

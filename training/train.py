@@ -15,6 +15,7 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,17 @@ def make_scheduler(optimizer, args, milestones_paper, total: int):
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
 
 
+def _replayed_scheduler(optimizer, args, milestones, start: int):
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] = args.lr
+    scheduler = make_scheduler(optimizer, args, milestones, args.iters)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stepping the schedule without optimizer steps is the point
+        for _ in range(start):
+            scheduler.step()
+    return scheduler
+
+
 def _frozen(path: Path, name: str, device) -> torch.nn.Module:
     """A network from another stage's checkpoint, in eval mode, for inputs of this stage."""
     state = checkpoints.load(path)
@@ -129,8 +141,12 @@ def main(argv=None) -> int:
         for k, net in nets.items():
             net.load_state_dict(resume_state["networks"][k])
         optimizer.load_state_dict(resume_state["optimizer"])
-        scheduler.load_state_dict(resume_state["scheduler"])
         start = int(resume_state["iteration"])
+        saved = resume_state["args"]
+        if (saved.get("iters"), saved.get("lr"), saved.get("schedule")) == (args.iters, args.lr, args.schedule):
+            scheduler.load_state_dict(resume_state["scheduler"])
+        else:  # a longer or different schedule: replay it from the start up to this iteration
+            scheduler = _replayed_scheduler(optimizer, args, milestones, start)
         rng = np.random.default_rng(args.seed + 1000 * rank + start)
     if world > 1:
         nets = {k: torch.nn.parallel.DistributedDataParallel(v, device_ids=[device.index] if device.type == "cuda"
