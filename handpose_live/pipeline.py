@@ -157,8 +157,7 @@ class HandPoseEstimator:
         side per box. Returns per box ``(keypoints_2d [21,2] px, scores [21], xyz [21,3] m)``
         in **RHD order** (for comparison with RHD-order labels)."""
         frames = validate_frames(frames)
-        tensors = [bgr_to_tensor(f, self._device) for f in frames]
-        return self._pose(tensors, [np.asarray(b, np.float32).reshape(-1, 3) for b in boxes],
+        return self._pose(frames, [np.asarray(b, np.float32).reshape(-1, 3) for b in boxes],
                           [s for per_frame in sides for s in per_frame])
 
     # ------------------------------------------------------------------ stages
@@ -173,16 +172,24 @@ class HandPoseEstimator:
                               self.config.handsegnet.input_size, self.config.detection, self._device,
                               self._amp, self._memory_format)
 
-    def _pose(self, frame_tensors: list[torch.Tensor], boxes: list[np.ndarray], sides: list[str]):
+    def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str]):
         """PoseNet + lifting for hands; ``boxes[i]`` ``[n_i, 3]`` crop boxes in frame i.
         Returns per hand: (keypoints_2d RHD [21,2] frame px, confidence [21], xyz RHD [21,3] m)."""
         size = self.config.posenet.input_size
         crops, all_boxes = [], []
-        for tensor, b in zip(frame_tensors, boxes):
+        for frame, b in zip(frames, boxes):
             if len(b):
-                bt = torch.as_tensor(np.asarray(b, np.float32), device=self._device)
-                crops.append(cropping.crop_and_resize(tensor, bt, size))
-                all_boxes.append(bt)
+                b = np.asarray(b, np.float32)
+                # convert only the part of the frame the crop windows cover (+2 px for bilinear)
+                corners = cropping.box_corners(b)
+                (x0, y0), (x1, y1) = corners[:, :2].min(0), corners[:, 2:].max(0)
+                h, w = frame.shape[:2]
+                x0, y0 = int(np.clip(np.floor(x0) - 2, 0, w - 1)), int(np.clip(np.floor(y0) - 2, 0, h - 1))
+                x1, y1 = int(np.clip(np.ceil(x1) + 3, x0 + 1, w)), int(np.clip(np.ceil(y1) + 3, y0 + 1, h))
+                tensor = bgr_to_tensor(frame[y0:y1, x0:x1], self._device)
+                local = torch.as_tensor(b - np.array([x0, y0, 0], np.float32), device=self._device)
+                crops.append(cropping.crop_and_resize(tensor, local, size))
+                all_boxes.append(torch.as_tensor(b, device=self._device))
         if not crops:
             return []
         x = torch.cat(crops).contiguous(memory_format=self._memory_format)
@@ -221,7 +228,6 @@ class HandPoseEstimator:
     def _process_images(self, frames, sides) -> list[list[Hand]]:
         segmented = self._segment(frames)
         self.last_masks = [mask for _, mask in segmented]
-        tensors = [bgr_to_tensor(f, self._device) for f in frames]
         boxes, hand_sides, meta = [], [], []
         for i, (regions, _) in enumerate(segmented):
             b = cropping.box_from_bbox(np.array([r.bbox for r in regions]).reshape(-1, 4))
@@ -231,7 +237,7 @@ class HandPoseEstimator:
                 hand_sides.append(side)
                 meta.append((i, side, r.confidence, box))
         results: list[list[Hand]] = [[] for _ in frames]
-        for (i, side, rconf, box), (kp, conf, xyz) in zip(meta, self._pose(tensors, boxes, hand_sides)):
+        for (i, side, rconf, box), (kp, conf, xyz) in zip(meta, self._pose(frames, boxes, hand_sides)):
             hand = self._make_hand(frames[i].shape[:2], side, kp, conf, xyz, rconf, next(self._ids), box[None])
             if hand.score >= self.config.detection.min_score:
                 results[i].append(hand)
@@ -244,12 +250,11 @@ class HandPoseEstimator:
         if self._frame_hw != frame.shape[:2]:
             self.reset()
             self._frame_hw = frame.shape[:2]
-        tensor = bgr_to_tensor(frame, self._device)
         hands: list[Hand] = []
         kept: list[Track] = []
         if self._tracks:
             tracks = self._tracks
-            outputs = self._pose([tensor], [np.stack([t.box for t in tracks])],
+            outputs = self._pose([frame], [np.stack([t.box for t in tracks])],
                                  [side_hint or t.side for t in tracks])
             for t, (kp, conf, xyz) in zip(tracks, outputs):
                 if conf.mean() < det.track_min_confidence:
@@ -271,7 +276,7 @@ class HandPoseEstimator:
             fresh = fresh[: det.max_hands - len(kept)]
             boxes = cropping.box_from_bbox(np.array([r.bbox for r in fresh]).reshape(-1, 4))
             region_sides = [side_hint or r.side for r in fresh]
-            outputs = self._pose([tensor], [boxes], region_sides)
+            outputs = self._pose([frame], [boxes], region_sides)
             for r, box, side, (kp, conf, xyz) in zip(fresh, boxes, region_sides, outputs):
                 j = find_track(r.bbox, self._lost)
                 track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)

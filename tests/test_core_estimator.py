@@ -179,3 +179,22 @@ def test_importing_the_package_pulls_in_neither_qt_nor_training():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pose_on_partial_frame_equals_pose_on_full_frame(tiny_model_dir):
+    """The estimator converts only the part of the frame its crops cover: same result as cropping
+    the whole frame, for windows inside, across the border of, and larger than the frame."""
+    from handpose_live.heatmaps import decode
+    from handpose_live.preprocess import bgr_to_tensor
+
+    est = HandPoseEstimator.from_pretrained(tiny_model_dir, device="cpu", precision="fp32")
+    frame = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    boxes = np.array([[50, 40, 100], [390, 10, 60], [200, 150, 500]], np.float32)
+    out = est.keypoints_in_boxes([frame], [boxes], [["left", "right", "left"]])
+    size = est.config.posenet.input_size
+    crops = crop.crop_and_resize(bgr_to_tensor(frame), torch.from_numpy(boxes), size)
+    with torch.inference_mode():
+        maps = est.nets["posenet"](crops.contiguous(memory_format=torch.channels_last))[-1]
+    expected = crop.crop_to_frame(decode(maps.float(), size)[0], torch.from_numpy(boxes), size)
+    for (kp, _, _), ref in zip(out, expected):
+        assert np.allclose(kp, ref.numpy(), atol=1e-4)
