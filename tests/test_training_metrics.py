@@ -63,3 +63,28 @@ def test_lifting_loss_is_two_mses():
     c_gt = torch.ones(2, 21, 3)
     lc, lr = lifting_loss(c, r, c_gt, r.clone(), torch.ones(2))
     assert lc.item() == pytest.approx(1.0) and lr.item() == pytest.approx(0.0)
+
+
+def test_augment_flips_sides_with_the_pixels_and_keeps_labels():
+    from training.data.augment import augment, photometric
+
+    rng = np.random.default_rng(0)
+    image = np.zeros((20, 30, 3), np.uint8)
+    image[5:10, 2:8] = (200, 120, 90)
+    mask = np.zeros((20, 30), np.uint8)
+    mask[5:10, 2:8] = 2  # a right hand on the left of the image
+    kp = np.full((21, 2), [4.0, 7.0], np.float32)
+    sample = {"image_rgb": image, "mask": mask, "side": np.int64(1), "keypoints_2d": kp,
+              "keypoints_3d": np.ones((21, 3), np.float32), "K": np.eye(3, dtype=np.float32),
+              "has_3d_camera": np.bool_(False)}
+    sides = set()
+    for _ in range(20):
+        out = augment(sample, rng)
+        flipped = int(out["side"]) == 0
+        sides.add(flipped)
+        x = out["keypoints_2d"][0, 0]
+        assert x == (25.0 if flipped else 4.0)
+        assert out["mask"][7, int(x)] == (1 if flipped else 2)  # the label moved with the hand
+        assert out["image_rgb"].shape == image.shape
+    assert sides == {True, False}
+    assert not np.array_equal(photometric(image, rng), image)

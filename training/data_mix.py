@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
+from .data.augment import augment
+
 # Keys every source provides; the mixture keeps only these so samples of any source collate.
 CONTRACT_KEYS = ("image_rgb", "mask", "mask_valid", "mask_coarse", "keypoints_2d", "visible",
                  "keypoints_3d", "has_3d", "has_3d_camera", "K", "side", "weight")
@@ -52,8 +54,8 @@ def open_source(spec: str, split: str, image_size: int, seed: int = 0) -> Datase
 class Mixture(IterableDataset):
     """Endless stream drawing each sample from a source chosen with probability ~ weight."""
 
-    def __init__(self, sources: list[Dataset], weights: list[float], seed: int):
-        self.sources, self.seed = sources, seed
+    def __init__(self, sources: list[Dataset], weights: list[float], seed: int, augment: bool = True):
+        self.sources, self.seed, self.augment = sources, seed, augment
         w = np.asarray(weights, np.float64)
         self.p = w / w.sum()
 
@@ -64,6 +66,8 @@ class Mixture(IterableDataset):
         while True:
             source = self.sources[rng.choice(len(self.sources), p=self.p)]
             sample = source[int(rng.integers(len(source)))]
+            if self.augment:
+                sample = augment(sample, rng)
             out = {k: sample[k] for k in CONTRACT_KEYS}
             out["is_pseudo_label"] = np.bool_(sample.get("source") in PSEUDO_LABEL_SOURCES)
             yield out
@@ -79,6 +83,6 @@ def _worker_init(_):
 def make_loader(spec: str, split: str, image_size: int, batch_size: int, workers: int, seed: int) -> DataLoader:
     parts = parse_spec(spec)
     sources = [open_source(f"{k}={r}" if r else k, split, image_size, seed) for k, r, _ in parts]
-    mixture = Mixture(sources, [w for _, _, w in parts], seed)
+    mixture = Mixture(sources, [w for _, _, w in parts], seed, augment=split == "train")
     return DataLoader(mixture, batch_size=batch_size, num_workers=workers, worker_init_fn=_worker_init,
                       persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None)

@@ -42,3 +42,28 @@ def hflip(sample: dict) -> dict:
 
 def random_hflip(sample: dict, rng: np.random.Generator, p: float = 0.5) -> dict:
     return hflip(sample) if rng.random() < p else sample
+
+
+def photometric(image_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Colour and blur jitter that moves no label: hue shift, saturation, brightness, contrast,
+    sometimes a Gaussian blur. ``image_rgb`` HxWx3 uint8 -> a new array."""
+    import cv2
+
+    hsv = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2HSV).astype(np.int16)
+    hsv[..., 0] = (hsv[..., 0] + rng.integers(-8, 9)) % 180  # OpenCV hue: 0-179
+    hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.7, 1.3), 0, 255)
+    out = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB).astype(np.float32)
+    out = (out - 128) * rng.uniform(0.75, 1.25) + 128 + rng.uniform(-25, 25)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.2:
+        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.5))
+    return out
+
+
+def augment(sample: dict, rng: np.random.Generator) -> dict:
+    """Training augmentation of one sample: a random horizontal flip (sides swapped) and
+    photometric jitter. Crop noise is added later, where the crop is made (training/stages.py)."""
+    out = random_hflip(sample, rng)
+    out = dict(out)
+    out["image_rgb"] = photometric(out["image_rgb"], rng)
+    return out
