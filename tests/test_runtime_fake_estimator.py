@@ -1,6 +1,6 @@
 """A fake ``HandPoseEstimator`` with the real contract, for runtime and GUI tests (no weights).
 
-It "detects" the hand drawn in the placeholder demo clip: frame ``k`` of a stream (counted since
+It "detects" the hand drawn by ``placeholder_demo.py`` (a drawn test clip): frame ``k`` of a stream (counted since
 ``reset()``) gets the clip's true keypoints of frame ``k``, so overlays can be checked by eye.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from handpose_live.gui.make_placeholder_demo import demo_keypoints_2d
+from placeholder_demo import demo_keypoints_2d
 from handpose_live.hand import Hand
 
 

@@ -1,10 +1,10 @@
-"""Render the placeholder demo clip ``assets/demo/demo.mp4``: a drawn right hand moving in a room.
+"""A drawn test clip whose true keypoints are known: a right hand moving in a room.
 
-A stand-in until the training renderer makes a photo-real clip. The hand is a 2D kinematic
-skeleton (wrist, palm, five three-segment fingers) whose fingers curl with foreshortening,
-painted as shaded skin over a blurred interior with a little sensor noise. No Qt needed:
-
-    python -m handpose_live.gui.make_placeholder_demo [--out PATH] [--seconds 6]
+The tests' fake estimator returns ``demo_keypoints_2d(k)`` for frame ``k``, so overlays can be
+checked without trained weights. The hand is a 2D kinematic skeleton (wrist, palm, five
+three-segment fingers) whose fingers curl with foreshortening, painted as shaded skin over a
+blurred interior with a little sensor noise. (It was the app's demo clip before the renderer
+made ``assets/demo/demo.mp4``.) Write it with ``python tests/placeholder_demo.py --out PATH``.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-OUT_PATH = Path(__file__).resolve().parents[2] / "assets" / "demo" / "demo.mp4"
+OUT_PATH = Path("placeholder_demo.mp4")
 WIDTH, HEIGHT, FPS, SS = 640, 480, 30, 2  # SS: supersampling of the hand layer
 SKIN_BGR = np.array([120, 150, 205], np.float32)
 SLEEVE_BGR = np.array([90, 60, 40], np.float32)
