@@ -6,7 +6,6 @@ for every bad input and returns a non-zero exit code instead of raising.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -21,25 +20,20 @@ from tqdm import tqdm
 
 from .session import RecordingError, SessionFormatError, SessionWriter, export_csv
 from .session.format import STATUS_FAILED, STATUS_INTERRUPTED
+from .session.writer import check_new_session_folder
+from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OneLineParser
 from .drawing import draw_hands
 from .sources import FrameSource, ImageFolderSource, SourceError, open_source
 
 IMAGE_FOLDER_VIDEO_FPS = 10.0  # frame rate of the annotated video of an image folder
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class BatchError(Exception):
     """A user-facing problem; its message is printed as one line."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line instead of usage + message
-        sys.stderr.write(f"error: {message} (see --help)\n")
-        raise SystemExit(EXIT_USAGE)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="main.py", description="Process a source without a window, or export CSV.")
+    p = OneLineParser(prog="main.py", description="Process a source without a window, or export CSV.")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--headless", action="store_true", help="process --source into --out")
     mode.add_argument("--export-csv", metavar="SESSION_DIR",
@@ -119,14 +113,10 @@ def _check_args(args) -> None:
         raise BatchError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.max_frames is not None and args.max_frames < 1:
         raise BatchError(f"--max-frames must be >= 1, got {args.max_frames}")
-    out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise BatchError(f"--out {out} exists and is not an empty folder; choose a new folder")
-    parent = out.absolute()
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise BatchError(f"cannot create --out {out}: {parent} is not a writable folder")
+    try:
+        check_new_session_folder(args.out)
+    except (FileExistsError, RecordingError) as exc:
+        raise BatchError(f"--out: {exc}") from None
 
 
 def run_headless(args, estimator_factory: Callable | None = None) -> int:

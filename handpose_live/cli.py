@@ -20,7 +20,9 @@ class UsageError(Exception):
     """Bad command-line input; the message is printed as one line."""
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exits 2."""
+
     def error(self, message: str):  # one line instead of usage + message
         sys.stderr.write(f"error: {message} (see --help)\n")
         raise SystemExit(EXIT_USAGE)
@@ -56,7 +58,7 @@ def _resolution(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The window's flags. (Batch flags live in ``handpose_live.batch.build_parser``.)"""
-    p = _Parser(prog="main.py", description="Live 3D hand tracking from a webcam, video or images. "
+    p = OneLineParser(prog="main.py", description="Live 3D hand tracking from a webcam, video or images. "
                 f"Without a window: {', '.join(BATCH_FLAGS)} (see main.py --headless --help).")
     p.add_argument("--source", help="camera index (e.g. 0), video file or image folder "
                    "(default: the last camera; the demo clip when there is no camera)")

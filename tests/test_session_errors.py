@@ -20,7 +20,7 @@ def new_writer(folder, **kw):
 
 def test_existing_non_empty_folder_is_refused(tmp_path):
     (tmp_path / "old.txt").write_text("x")
-    with pytest.raises(FileExistsError, match="not empty"):
+    with pytest.raises(FileExistsError, match="not an empty folder"):
         new_writer(tmp_path)
     new_writer(tmp_path / "empty_ok").close()
 

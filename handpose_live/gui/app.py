@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import sys
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from PyQt5.QtCore import QCoreApplication, Qt, QtMsgType, qInstallMessageHandler
 from PyQt5.QtWidgets import QApplication
 
 from ..cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, build_parser
+from ..session import RecordingError
+from ..session.writer import check_new_session_folder
 from ..sources import SourceError, open_demo, open_source
 from .model_choice import ModelLoadError, check_device, load_estimator
 from .signals import install_signal_handlers, signal_name
@@ -102,15 +103,10 @@ def prepare(args, settings: AppSettings):
 def check_record_dir(folder: str) -> Path:
     """``--record DIR``: DIR must not exist, or be an empty folder, under a writable parent.
     ``ValueError`` with a one-line message otherwise (checked before the window opens)."""
-    path = Path(folder).expanduser()
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ValueError(f"--record {path}: exists and is not an empty folder; choose a new folder")
-    parent = path.absolute()
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--record {path}: cannot create it, {parent} is not a writable folder")
-    return path
+    try:
+        return check_new_session_folder(folder)
+    except (FileExistsError, RecordingError) as exc:
+        raise ValueError(f"--record: {exc}") from None
 
 
 def check_replay_args(args) -> None:

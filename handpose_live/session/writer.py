@@ -20,20 +20,28 @@ MIN_FREE_BYTES = 50 * 1024 * 1024  # recording stops below this much free disk s
 DISK_CHECK_EVERY_FRAMES = 30
 
 
-def prepare_session_folder(folder: str | os.PathLike) -> Path:
-    """Create ``folder`` for a new session; refuses an existing non-empty folder.
+def check_new_session_folder(folder: str | os.PathLike) -> Path:
+    """Check, without creating anything, that ``folder`` can become a new session: it does not
+    exist or is an empty folder, and the nearest existing parent is writable.
 
-    Raises ``FileExistsError`` (folder not empty, or a file) and ``RecordingError``
-    (cannot be created) with a message meant for the user.
+    Raises ``FileExistsError`` (not empty, or a file) and ``RecordingError`` (cannot be
+    created) with a message meant for the user.
     """
-    path = Path(folder)
-    if path.exists():
-        if not path.is_dir():
-            raise FileExistsError(f"cannot record into {path}: it exists and is not a folder")
-        if any(path.iterdir()):
-            raise FileExistsError(
-                f"cannot record into {path}: the folder is not empty (choose a new folder)"
-            )
+    path = Path(folder).expanduser()
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise FileExistsError(f"{path} exists and is not an empty folder; choose a new folder")
+    parent = path.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise RecordingError(f"cannot create session folder {path}: {parent} is not a writable folder")
+    return path
+
+
+def prepare_session_folder(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` for a new session (see ``check_new_session_folder`` for what is
+    refused, and the exceptions)."""
+    path = check_new_session_folder(folder)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
