@@ -4,6 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..preprocess import letterbox as fit
+
 
 def letterbox_transform(
     src_size_px: tuple[int, int], dst_size_px: tuple[int, int]
@@ -32,14 +34,7 @@ def letterbox(frame_bgr: np.ndarray, dst_size_px: tuple[int, int]) -> np.ndarray
         frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
     if frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3:
         raise ValueError(f"expected a BGR frame [H, W, 3], got shape {frame_bgr.shape}")
-    h, w = frame_bgr.shape[:2]
     dw, dh = dst_size_px
-    if (w, h) == (dw, dh):
+    if frame_bgr.shape[:2] == (dh, dw):
         return frame_bgr
-    scale, ox, oy = letterbox_transform((w, h), (dw, dh))
-    new_w, new_h = round(w * scale), round(h * scale)
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(frame_bgr, (new_w, new_h), interpolation=interp)
-    out = np.zeros((dh, dw, 3), np.uint8)
-    out[oy : oy + new_h, ox : ox + new_w] = resized
-    return out
+    return fit(frame_bgr, (dh, dw), fill=0)[0]  # the same arithmetic as letterbox_transform
