@@ -8,10 +8,13 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-apt_packages="python3-venv libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 \
+python="${PYTHON:-python3}"
+apt_packages="libgl1 libglib2.0-0 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 \
 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 \
 libxcb-xkb1 libxcb-randr0 libxcb-xfixes0 libxcb-cursor0"
 [ $dev = 1 ] && apt_packages="$apt_packages xvfb xauth"
+# Debian's own Python ships venv/ensurepip separately
+"$python" -c "import ensurepip, venv" 2>/dev/null || apt_packages="$apt_packages python3-venv"
 
 missing=""
 if command -v dpkg-query >/dev/null; then
@@ -30,7 +33,6 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
