@@ -88,3 +88,19 @@ def test_augment_flips_sides_with_the_pixels_and_keeps_labels():
         assert out["image_rgb"].shape == image.shape
     assert sides == {True, False}
     assert not np.array_equal(photometric(image, rng), image)
+
+
+def test_evaluation_counts_a_hand_found_elsewhere_as_a_miss():
+    from handpose_live.hand import Hand
+    from handpose_live.skeleton import rhd_to_user
+    from training.evaluate import _match
+
+    gt = np.array([[100.0 + i, 100.0 + i] for i in range(21)], np.float32)  # RHD order
+    def hand(offset, window):
+        return Hand(side="left", score=1.0, bbox=(0, 0, 1, 1), keypoints_2d=rhd_to_user(gt + offset),
+                    keypoint_scores=np.ones(21, np.float32), keypoints_3d=np.zeros((21, 3), np.float32),
+                    crop_box=window)
+    far = hand(300.0, (350, 350, 450, 450))
+    near = hand(2.0, (60, 60, 160, 160))
+    assert _match([far], gt) is None
+    assert _match([far, near], gt) is near

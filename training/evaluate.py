@@ -38,11 +38,15 @@ def _bone(xyz: np.ndarray) -> float:
 
 
 def _match(hands, gt_kp: np.ndarray):
-    """The predicted hand closest to the labelled one (mean 2D distance), or None."""
-    if not hands:
+    """The predicted hand closest to the labelled one (mean 2D distance), or None when no hand's
+    crop window contains the centre of the labelled keypoints (a hand found elsewhere is a miss)."""
+    lo, hi = gt_kp.min(0), gt_kp.max(0)
+    cx, cy = (lo + hi) / 2
+    on_it = [h for h in hands if h.crop_box[0] <= cx <= h.crop_box[2] and h.crop_box[1] <= cy <= h.crop_box[3]]
+    if not on_it:
         return None
-    dists = [np.linalg.norm(user_to_rhd(h.keypoints_2d) - gt_kp, axis=-1).mean() for h in hands]
-    return hands[int(np.argmin(dists))]
+    dists = [np.linalg.norm(user_to_rhd(h.keypoints_2d) - gt_kp, axis=-1).mean() for h in on_it]
+    return on_it[int(np.argmin(dists))]
 
 
 def collect(est: HandPoseEstimator, dataset, n: int) -> dict:
