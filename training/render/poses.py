@@ -12,7 +12,6 @@ from torch.utils.data import Dataset
 
 from training.data.sample import no_other_hand
 from training.render.dataset import _RendererHolder
-from training.render.placement import sample_hand_size_px, sample_intrinsics
 from training.render.pose import local_angles_rad
 from training.render.scene import SIDE_INDEX, HandRenderer, _project
 from training.render.skinning import posed_globals, skin
@@ -38,13 +37,9 @@ class RenderedPoses(Dataset, _RendererHolder):
 
 
 def pose_sample(renderer: HandRenderer, rng: np.random.Generator) -> dict:
-    c = renderer.config
-    h, w = c.height, c.width
-    K = sample_intrinsics(rng, h, w)
-    side = "left" if rng.random() < 0.5 else "right"
-    size = sample_hand_size_px(rng, c.min_hand_px, max(c.min_hand_px, c.max_hand_fraction * min(h, w)))
-    margin = min(0.35 * size, 0.45 * min(h, w))
-    hand = renderer.sample_hand(rng, side, K, size, rng.uniform([margin, margin], [w - margin, h - margin]))
+    h, w = renderer.config.height, renderer.config.width
+    K, side, size, centre = renderer.sample_framing(rng)
+    hand = renderer.sample_hand(rng, side, K, size, centre)
     mesh = renderer.meshes[side]
     _, _, kp = skin(mesh, posed_globals(mesh, local_angles_rad(hand.angles_deg, side)), hand.scale_xyz)
     kp_cam = (kp - kp.mean(axis=0)) @ hand.rotation.T + hand.translation_m

@@ -69,6 +69,16 @@ class HandRenderer:
         return np.clip(-(mesh.normals @ back), 0, 1)
 
     # ---- sampling -------------------------------------------------------------------------
+    def sample_framing(self, rng: np.random.Generator) -> tuple[np.ndarray, str, float, np.ndarray]:
+        """Camera K, the primary hand's side, its extent (px) and its centre (px)."""
+        c = self.config
+        h, w = c.height, c.width
+        K = sample_intrinsics(rng, h, w)
+        side = "left" if rng.random() < 0.5 else "right"
+        size = sample_hand_size_px(rng, c.min_hand_px, max(c.min_hand_px, c.max_hand_fraction * min(h, w)))
+        margin = min(0.35 * size, 0.45 * min(h, w))
+        return K, side, size, rng.uniform([margin, margin], [w - margin, h - margin])
+
     def sample_hand(self, rng: np.random.Generator, side: str, K: np.ndarray, size_px: float,
                     centre_px: np.ndarray) -> HandParams:
         mesh = self.meshes[side]
@@ -91,11 +101,7 @@ class HandRenderer:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         c = self.config
         h, w = c.height, c.width
-        K = sample_intrinsics(rng, h, w)
-        primary_side = "left" if rng.random() < 0.5 else "right"
-        size = sample_hand_size_px(rng, c.min_hand_px, max(c.min_hand_px, c.max_hand_fraction * min(h, w)))
-        margin = min(0.35 * size, 0.45 * min(h, w))
-        centre = rng.uniform([margin, margin], [w - margin, h - margin])
+        K, primary_side, size, centre = self.sample_framing(rng)
         hands = [self.sample_hand(rng, primary_side, K, size, centre)]
         if rng.random() < c.two_hands_prob:
             other = "right" if primary_side == "left" else "left"
