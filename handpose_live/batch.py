@@ -21,7 +21,7 @@ from tqdm import tqdm
 from .session import RecordingError, SessionFormatError, SessionWriter, export_csv
 from .session.format import STATUS_FAILED, STATUS_INTERRUPTED
 from .session.writer import check_new_session_folder
-from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, OneLineParser
+from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, OneLineParser
 from .drawing import draw_hands
 from .sources import FrameSource, ImageFolderSource, SourceError, open_source
 

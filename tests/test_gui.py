@@ -10,7 +10,7 @@ from PyQt5.QtGui import QImage  # noqa: E402
 
 from handpose_live.gui.app import open_start_source  # noqa: E402
 from handpose_live.gui.dialogs import conventions_html  # noqa: E402
-from handpose_live.gui import main_window  # noqa: E402
+from handpose_live.gui import panes  # noqa: E402
 from handpose_live.gui.hand_view_3d import NoGLView, gl_available  # noqa: E402
 from handpose_live.gui.main_window import MainWindow  # noqa: E402
 from handpose_live.gui.model_choice import NO_MODEL_MESSAGE  # noqa: E402
@@ -44,7 +44,7 @@ def near(pixels: np.ndarray, rgb, tol=40) -> int:
 def make_window(qtbot, tmp_path, monkeypatch):
     def make(estimator, message="", max_frames=20, settings=None, gl=False):
         if not gl:  # one GL widget per process: pyqtgraph caches shader programs per context
-            monkeypatch.setattr(main_window, "make_hand_view", NoGLView)
+            monkeypatch.setattr(panes, "make_hand_view", NoGLView)
         store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
         w = MainWindow(settings or AppSettings(), store, estimator, message,
                        max_frames=max_frames, data_dir=tmp_path)

@@ -99,13 +99,13 @@ def test_record_button_shows_time_and_frames_and_uses_the_sessions_folder(qtbot,
     pytest.importorskip("pytestqt")
     from PyQt5.QtCore import QSettings
 
-    from handpose_live.gui import main_window
+    from handpose_live.gui import main_window, panes
     from handpose_live.gui.hand_view_3d import NoGLView
     from handpose_live.gui.settings import AppSettings
     from handpose_live.sources import open_demo
     from test_runtime_fake_estimator import FakeEstimator
 
-    monkeypatch.setattr(main_window, "make_hand_view", NoGLView)
+    monkeypatch.setattr(panes, "make_hand_view", NoGLView)
     settings = AppSettings(sessions_dir=str(tmp_path / "my sessions"))
     w = main_window.MainWindow(settings, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat),
                                FakeEstimator(delay_s=0.01), data_dir=tmp_path)

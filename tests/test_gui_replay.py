@@ -11,7 +11,7 @@ pytest.importorskip("pytestqt")
 from PyQt5.QtCore import QSettings, Qt  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
-from handpose_live.gui import replay_window  # noqa: E402
+from handpose_live.gui import panes, replay_window  # noqa: E402
 from handpose_live.gui.hand_view_3d import (OFFSET_RANGE_M, NoGLView, display_points,  # noqa: E402
                                             gl_available)
 from handpose_live.gui.replay_window import ReplayWindow  # noqa: E402
@@ -45,7 +45,7 @@ def session(tmp_path):
 def open_replay(qtbot, monkeypatch):
     def make(folder, gl=False, **kwargs):
         if not gl:  # one GL widget per process: pyqtgraph caches shader programs per context
-            monkeypatch.setattr(replay_window, "make_hand_view", NoGLView)
+            monkeypatch.setattr(panes, "make_hand_view", NoGLView)
         w = ReplayWindow(SessionReader(folder), **kwargs)
         qtbot.addWidget(w)
         w.resize(1000, 600)
@@ -128,7 +128,7 @@ def run_main(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(app, "data_dir", lambda: tmp_path)
     monkeypatch.setattr(app, "default_store",
                         lambda: QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    monkeypatch.setattr(replay_window, "make_hand_view", NoGLView)
+    monkeypatch.setattr(panes, "make_hand_view", NoGLView)
     main = load_main()
 
     def run(*argv):
@@ -164,8 +164,7 @@ def test_file_open_session_from_the_live_window(qtbot, tmp_path, monkeypatch, se
     from handpose_live.sources import open_demo
     from test_runtime_fake_estimator import FakeEstimator
 
-    monkeypatch.setattr(main_window, "make_hand_view", NoGLView)
-    monkeypatch.setattr(replay_window, "make_hand_view", NoGLView)
+    monkeypatch.setattr(panes, "make_hand_view", NoGLView)
     warnings = []
     monkeypatch.setattr(replay_window.QMessageBox, "warning",
                         lambda parent, title, text: warnings.append(text))

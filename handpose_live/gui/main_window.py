@@ -10,18 +10,17 @@ import time
 from pathlib import Path
 
 from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import QDockWidget, QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QDockWidget, QMainWindow
 
 from ..drawing import DrawSpec, draw_view
 from ..runtime import LiveRuntime, Result
 from ..sources import FrameSource
 from .controls import ControlPanel, make_actions
 from .hand_memory import HandMemory
-from .hand_view_3d import make_hand_view
+from .panes import make_panes
 from .recording import RecordingController
 from .settings import AppSettings
 from .status_bar import StatusBar
-from .video_view import VideoView
 from . import window_handlers
 
 log = logging.getLogger(__name__)
@@ -58,26 +57,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("handpose-live")
         self.actions = make_actions(self)
         self.panel = ControlPanel(self.actions)
-        self.video = VideoView()
-        self.view3d = make_hand_view()
-        self.view3d_header = QLabel()
-        self.view3d_header.setMinimumWidth(1)
-        self.view3d_header.setStyleSheet("background:#15171a; color:#c8ccd2; padding:4px 8px;")
-        self.view3d_header.setToolTip("Drag: rotate · wheel: zoom · Ctrl+drag or middle-drag: pan "
-                                      "· R: reset view")
-        pane3d = QWidget()
-        box = QVBoxLayout(pane3d)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addWidget(self.view3d_header)
-        box.addWidget(self.view3d, 1)
+        splitter = make_panes(self)
         self.set_3d_header([])
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.video)
-        splitter.addWidget(pane3d)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([760, 500])
         self.setCentralWidget(splitter)
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controls")

@@ -13,16 +13,14 @@ from pathlib import Path
 
 import numpy as np
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter,
-                             QStatusBar, QVBoxLayout, QWidget)
+from PyQt5.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QStatusBar, QVBoxLayout, QWidget
 
 from ..drawing import draw_view
 from ..session import SessionFormatError, SessionReader
 from .hand_memory import ShownHand
-from .hand_view_3d import make_hand_view
 from .playback import Playback
 from .replay_controls import TransportBar, make_replay_actions
-from .video_view import VideoView
+from .panes import make_panes
 
 log = logging.getLogger(__name__)
 TICK_MS = 15  # the playback clock is checked this often; frames change at the session's pace
@@ -77,23 +75,7 @@ class ReplayWindow(QMainWindow):
         self.close_hooks: list = []  # called first thing in closeEvent (e.g. --screenshot)
 
         self.actions = make_replay_actions(self)
-        self.video = VideoView()
-        self.view3d = make_hand_view()
-        self.view3d_header = QLabel()
-        self.view3d_header.setMinimumWidth(1)
-        self.view3d_header.setStyleSheet("background:#15171a; color:#c8ccd2; padding:4px 8px;")
-        pane3d = QWidget()
-        box = QVBoxLayout(pane3d)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(0)
-        box.addWidget(self.view3d_header)
-        box.addWidget(self.view3d, 1)
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.video)
-        splitter.addWidget(pane3d)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([760, 500])
+        splitter = make_panes(self)
         self.bar = TransportBar(self.actions)
         central = QWidget()
         column = QVBoxLayout(central)
