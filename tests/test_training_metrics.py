@@ -104,3 +104,23 @@ def test_evaluation_counts_a_hand_found_elsewhere_as_a_miss():
     near = hand(2.0, (60, 60, 160, 160))
     assert _match([far], gt) is None
     assert _match([far, near], gt) is near
+
+
+def test_summary_counts_misses_in_pck_but_not_in_epe():
+    from training.evaluate import MISSED, summarise
+
+    gt = np.zeros((2, 21, 2), np.float32)
+    gt[:, :, 0] = np.arange(21) * 5.0  # a 100 px wide hand
+    found2d = gt.copy()
+    found2d[0] += [3.0, 4.0]  # sample 0 found, 5 px off everywhere
+    found2d[1] = MISSED  # sample 1 missed
+    r = {"gt2d": gt, "vis": np.ones((2, 21), bool), "gt3d": np.zeros((2, 21, 3)), "has3d": np.zeros(2, bool),
+         "side": np.array(["left", "left"]), "diag": np.array([100.0, 100.0]),
+         "crop2d": gt + [3.0, 4.0], "crop3d": np.zeros((2, 21, 3)), "full2d": found2d,
+         "full3d": np.zeros((2, 21, 3)), "found": np.array([True, False]), "side_ok": np.array([True, False])}
+    s = summarise(r)
+    assert s["full"]["epe_2d_px"]["median"] == pytest.approx(5.0) and s["full"]["epe_2d_px"]["count"] == 21
+    assert s["full"]["median_2d_over_bbox_diag"] == pytest.approx(0.05)
+    assert s["full"]["pck_2d"][-1] == pytest.approx(0.5)  # the missed hand never counts as within 30 px
+    assert s["gt_crop"]["pck_2d"][-1] == pytest.approx(1.0)
+    assert s["full"]["hand_found_rate"] == 0.5 and s["full"]["side_accuracy_of_found"] == 1.0
