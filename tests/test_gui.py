@@ -145,3 +145,12 @@ def test_record_writes_a_session(make_window, qtbot, tmp_path):
 def test_help_lists_every_keypoint():
     html = conventions_html()
     assert all(name in html for name in KEYPOINT_NAMES)
+
+
+def test_side_choice_only_for_two_class_models(make_window):
+    w = make_window(FakeEstimator())  # 3 classes: the model estimates the side
+    assert not w.panel.side_combo.isEnabled()
+    two_class = FakeEstimator()
+    two_class.num_classes = 2
+    w.set_estimator(two_class)
+    assert w.panel.side_combo.isEnabled()

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("handpose-live")
         self.actions = make_actions(self)
         self.panel = ControlPanel(self.actions)
+        self.enable_side_choice()
         splitter = make_panes(self)
         self.set_3d_header([])
         self.setCentralWidget(splitter)
@@ -110,7 +111,12 @@ class MainWindow(QMainWindow):
         self.estimator, self.model_message = estimator, message
         if self.runtime is not None:
             self.runtime.set_estimator(estimator)
+        self.enable_side_choice()
         self.update_status()
+
+    def enable_side_choice(self) -> None:
+        """Only the paper's 2-class models need to be told the side; 3-class models estimate it."""
+        self.panel.side_combo.setEnabled(getattr(self.estimator, "num_classes", 3) == 2)
 
     # ------------------------------------------------------------------ display
     def draw_spec(self) -> DrawSpec:
