@@ -8,9 +8,6 @@ import torch.nn.functional as F
 from handpose_live import crop as cropping
 from handpose_live.canonical import to_canonical
 from handpose_live.heatmaps import encode
-from handpose_live.skeleton import RHD_MIDDLE_MCP
-
-PAPER_MIN_SIDE, PAPER_MAX_SIDE = 50.0, 500.0
 
 
 def runtime_crop_boxes(kp2d: torch.Tensor, visible: torch.Tensor, centre_noise: float = 0.0,
@@ -18,6 +15,8 @@ def runtime_crop_boxes(kp2d: torch.Tensor, visible: torch.Tensor, centre_noise: 
                        generator: torch.Generator | None = None) -> torch.Tensor:
     """``[B, 3]`` crop boxes as the run time makes them (keypoint box, longer side x 1.25), with
     noise: centre shifted by ``centre_noise`` x side (Gaussian), side scaled by U(scale_range).
+    Training follows the run time's crops rather than the paper's ground-truth crop (centred on
+    kp 12), so PoseNet sees in training what the app feeds it.
     Invisible keypoints count too: a hand's extent includes its occluded fingers."""
     lo, hi = kp2d.min(1).values, kp2d.max(1).values
     centre = (lo + hi) / 2
@@ -29,18 +28,6 @@ def runtime_crop_boxes(kp2d: torch.Tensor, visible: torch.Tensor, centre_noise: 
     if scale_range != (1.0, 1.0):
         lo_s, hi_s = scale_range
         side = side * (lo_s + (hi_s - lo_s) * torch.rand(b, generator=generator))
-    return torch.cat([centre, side[:, None]], 1)
-
-
-def paper_crop_boxes(kp2d: torch.Tensor, visible: torch.Tensor, centre_noise_px: float = 0.0,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """The paper's ground-truth crop: centre = middle MCP (kp 12), side = 2 x the largest
-    per-axis distance to a visible keypoint, clamped to [50, 500] px, never upscaled past 256."""
-    centre = kp2d[:, RHD_MIDDLE_MCP]
-    d = (kp2d - centre[:, None]).abs().amax(-1).masked_fill(~visible.bool(), 0).amax(-1)
-    side = (2 * d).clamp(PAPER_MIN_SIDE, PAPER_MAX_SIDE).clamp(max=256.0)
-    if centre_noise_px > 0:
-        centre = centre + torch.randn(centre.shape, generator=generator) * centre_noise_px
     return torch.cat([centre, side[:, None]], 1)
 
 
