@@ -129,7 +129,7 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
         mode = "image" if isinstance(src, ImageFolderSource) else "video"
         factory = estimator_factory or load_estimator
         est = factory(args.model, args.device, args.precision, mode)
-        if getattr(est, "num_classes", None) == 2 and args.hand_side is None:
+        if not getattr(est, "estimates_side", True) and args.hand_side is None:
             raise BatchError(f"model {est.model_name} tells only hand from background: "
                              "pass --hand-side left or --hand-side right")
         fps = src.fps or IMAGE_FOLDER_VIDEO_FPS

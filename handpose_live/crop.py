@@ -6,6 +6,7 @@ pixel ``u`` of an ``S``-pixel crop maps to frame ``x = cx + (u - S / 2) * side /
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -46,6 +47,24 @@ def crop_and_resize(image: torch.Tensor, boxes: torch.Tensor, size: int) -> torc
     grid = torch.stack([gx[:, None, :].expand(n, size, size), gy[:, :, None].expand(n, size, size)], -1)
     src = image[None].expand(n, -1, -1, -1)
     return F.grid_sample(src, grid.to(image.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def crop_frame(frame_bgr: np.ndarray, boxes: np.ndarray, size: int, fill: int = 128) -> np.ndarray:
+    """The run time's crops: ``HxWx3`` uint8 BGR frame, ``[N, 3]`` crop boxes -> ``[N, size,
+    size, 3]`` uint8 **RGB**, bilinear, ``fill`` outside the frame. Same geometry as
+    ``crop_and_resize`` (which training uses on float batches), but on uint8 and only ``size``^2
+    pixels per hand: converting the frame region to float first cost more than PoseNet's
+    first layers at 640x480."""
+    b = np.asarray(boxes, np.float32).reshape(-1, 3)
+    out = np.empty((len(b), size, size, 3), np.uint8)
+    for i, (cx, cy, side) in enumerate(b):
+        step = side / size
+        # crop pixel u -> frame x = cx + (u - size/2) * step  (pixel centres at integers)
+        m = np.array([[step, 0, cx - size / 2 * step], [0, step, cy - size / 2 * step]], np.float64)
+        crop = cv2.warpAffine(frame_bgr, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(fill, fill, fill))
+        out[i] = crop[:, :, ::-1]
+    return out
 
 
 def crop_to_frame(points_crop: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:

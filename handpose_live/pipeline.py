@@ -20,12 +20,15 @@ from .checkpoint import load_model
 from .hand import Hand
 from .heatmaps import decode
 from .model_config import ModelConfig
-from .preprocess import bgr_to_tensor, validate_frames
+from .preprocess import normalise, validate_frames
 from .segmentation import segment_frames
 from .skeleton import rhd_to_user
 from .tracking import Track, find_track
 
 SIDES = ("left", "right")
+# Video mode: weight of a track's running P(right) against the side head's reading of the new
+# frame (an exponential average; a hand does not change side between frames).
+SIDE_MEMORY = 0.8
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -138,9 +141,15 @@ class HandPoseEstimator:
         self.last_masks = masks
         return results
 
+    @property
+    def estimates_side(self) -> bool:
+        """Whether the model tells left from right by itself (a 3-class HandSegNet or a
+        PoseNet side head); a model that cannot needs ``hand_sides``."""
+        return self.num_classes == 3 or self.config.posenet.side_head
+
     def _check_sides(self, hand_sides, n: int) -> list[str | None]:
         if hand_sides is None:
-            if self.num_classes == 2:
+            if not self.estimates_side:
                 raise ValueError("this is a 2-class (paper) model: pass hand_sides, e.g. ['right'] * len(frames)")
             return [None] * n
         if isinstance(hand_sides, str):
@@ -151,14 +160,20 @@ class HandPoseEstimator:
         return hand_sides
 
     @torch.inference_mode()
-    def keypoints_in_boxes(self, frames, boxes: list[np.ndarray], sides: list[list[str]]):
+    def keypoints_in_boxes(self, frames, boxes: list[np.ndarray], sides: list[list[str | None]],
+                           return_sides: bool = False):
         """PoseNet + lifting on given crop boxes, without segmentation (evaluation on
         ground-truth crops). ``boxes[i]`` ``[n_i, 3]`` (cx, cy, side) frame px, ``sides[i]`` one
-        side per box. Returns per box ``(keypoints_2d [21,2] px, scores [21], xyz [21,3] m)``
-        in **RHD order** (for comparison with RHD-order labels)."""
+        side per box (``None``: the side head decides; needs one). Returns per box
+        ``(keypoints_2d [21,2] px, scores [21], xyz [21,3] m)`` in **RHD order** (for comparison
+        with RHD-order labels), with ``return_sides`` also the side used and P(right)."""
         frames = validate_frames(frames)
-        return self._pose(frames, [np.asarray(b, np.float32).reshape(-1, 3) for b in boxes],
-                          [s for per_frame in sides for s in per_frame])
+        flat = [s for per_frame in sides for s in per_frame]
+        if None in flat and not self.config.posenet.side_head:
+            raise ValueError("this model has no PoseNet side head: give a side for every box")
+        out = self._pose(frames, [np.asarray(b, np.float32).reshape(-1, 3) for b in boxes], flat,
+                         ["right"] * len(flat))
+        return out if return_sides else [o[:3] for o in out]
 
     # ------------------------------------------------------------------ stages
     def _amp(self):
@@ -172,40 +187,50 @@ class HandPoseEstimator:
                               self.config.handsegnet.input_size, self.config.detection, self._device,
                               self._amp, self._memory_format)
 
-    def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str]):
+    def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str | None],
+              fallback: list[str], priors: list[float | None] | None = None):
         """PoseNet + lifting for hands; ``boxes[i]`` ``[n_i, 3]`` crop boxes in frame i.
-        Returns per hand: (keypoints_2d RHD [21,2] frame px, confidence [21], xyz RHD [21,3] m)."""
+
+        Per hand, its side is ``sides[k]`` when given (the caller's override); otherwise the
+        PoseNet side head's P(right), averaged with ``priors[k]`` (a track's running estimate) when
+        there is one; without a side head, ``fallback[k]`` (the segmentation's vote).
+        Returns per hand: (keypoints_2d RHD [21,2] frame px, confidence [21], xyz RHD [21,3] m,
+        side, P(right))."""
         size = self.config.posenet.input_size
-        crops, all_boxes = [], []
-        for frame, b in zip(frames, boxes):
-            if len(b):
-                b = np.asarray(b, np.float32)
-                # convert only the part of the frame the crop windows cover (+2 px for bilinear)
-                corners = cropping.box_corners(b)
-                (x0, y0), (x1, y1) = corners[:, :2].min(0), corners[:, 2:].max(0)
-                h, w = frame.shape[:2]
-                x0, y0 = int(np.clip(np.floor(x0) - 2, 0, w - 1)), int(np.clip(np.floor(y0) - 2, 0, h - 1))
-                x1, y1 = int(np.clip(np.ceil(x1) + 3, x0 + 1, w)), int(np.clip(np.ceil(y1) + 3, y0 + 1, h))
-                tensor = bgr_to_tensor(frame[y0:y1, x0:x1], self._device)
-                local = torch.as_tensor(b - np.array([x0, y0, 0], np.float32), device=self._device)
-                crops.append(cropping.crop_and_resize(tensor, local, size))
-                all_boxes.append(torch.as_tensor(b, device=self._device))
+        crops = [cropping.crop_frame(frame, b, size) for frame, b in zip(frames, boxes) if len(b)]
         if not crops:
             return []
-        x = torch.cat(crops).contiguous(memory_format=self._memory_format)
+        all_boxes = torch.as_tensor(np.concatenate([b for b in boxes if len(b)]), device=self._device)
+        rgb = torch.from_numpy(np.concatenate(crops)).to(self._device)
+        x = normalise(rgb.permute(0, 3, 1, 2)).contiguous(memory_format=self._memory_format)
+        head = self.config.posenet.side_head
         with self._amp():
-            maps = self.nets["posenet"](x)[-1]
-        maps = maps.float()
+            out = self.nets["posenet"](x, side=True) if head else self.nets["posenet"](x)
+        maps, logit = out if head else (out, None)
+        maps = maps[-1].float()
         kp_crop, conf = decode(maps, size)
-        kp_frame = cropping.crop_to_frame(kp_crop, torch.cat(all_boxes), size)
-        one_hot = torch.zeros(len(sides), 2, device=self._device)
-        is_right = torch.tensor([s == "right" for s in sides], device=self._device)
-        one_hot[torch.arange(len(sides)), is_right.long()] = 1.0
+        kp_frame = cropping.crop_to_frame(kp_crop, all_boxes, size)
+        p_right = torch.sigmoid(logit.float()).cpu().numpy() if head else None
+        chosen, probs = [], []
+        for k, (given, fall) in enumerate(zip(sides, fallback)):
+            if given is not None:
+                p = 1.0 if given == "right" else 0.0
+            elif p_right is not None:
+                p = float(p_right[k])
+                if priors is not None and priors[k] is not None:
+                    p = SIDE_MEMORY * priors[k] + (1 - SIDE_MEMORY) * p
+            else:
+                p = 1.0 if fall == "right" else 0.0
+            chosen.append(given or ("right" if p >= 0.5 else "left"))
+            probs.append(p)
+        one_hot = torch.zeros(len(chosen), 2, device=self._device)
+        is_right = torch.tensor([s == "right" for s in chosen], device=self._device)
+        one_hot[torch.arange(len(chosen)), is_right.long()] = 1.0
         canonical = self.nets["poseprior"](maps, one_hot)
         rotation = rodrigues(self.nets["viewpoint"](maps, one_hot))
         xyz = from_canonical(canonical, rotation, is_right, self.config.bone_length_m)
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
-        return list(zip(kp_frame.cpu().numpy(), conf.cpu().numpy(), xyz.cpu().numpy()))
+        return list(zip(kp_frame.cpu().numpy(), conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))
 
     def _make_hand(self, frame_hw, side, kp_rhd, conf_rhd, xyz_rhd, region_conf, track_id, box) -> Hand:
         kp = rhd_to_user(kp_rhd).astype(np.float32)
@@ -233,11 +258,11 @@ class HandPoseEstimator:
             b = cropping.box_from_bbox(np.array([r.bbox for r in regions]).reshape(-1, 4))
             boxes.append(b)
             for r, box in zip(regions, b):
-                side = sides[i] or r.side
-                hand_sides.append(side)
-                meta.append((i, side, r.confidence, box))
+                hand_sides.append(sides[i])
+                meta.append((i, r.side, r.confidence, box))
         results: list[list[Hand]] = [[] for _ in frames]
-        for (i, side, rconf, box), (kp, conf, xyz) in zip(meta, self._pose(frames, boxes, hand_sides)):
+        outputs = self._pose(frames, boxes, hand_sides, [m[1] for m in meta])
+        for (i, _, rconf, box), (kp, conf, xyz, side, _) in zip(meta, outputs):
             hand = self._make_hand(frames[i].shape[:2], side, kp, conf, xyz, rconf, next(self._ids), box[None])
             if hand.score >= self.config.detection.min_score:
                 results[i].append(hand)
@@ -254,15 +279,16 @@ class HandPoseEstimator:
         kept: list[Track] = []
         if self._tracks:
             tracks = self._tracks
-            outputs = self._pose([frame], [np.stack([t.box for t in tracks])],
-                                 [side_hint or t.side for t in tracks])
-            for t, (kp, conf, xyz) in zip(tracks, outputs):
+            outputs = self._pose([frame], [np.stack([t.box for t in tracks])], [side_hint] * len(tracks),
+                                 [t.side for t in tracks], [t.p_right for t in tracks])
+            for t, (kp, conf, xyz, side, p_right) in zip(tracks, outputs):
                 if conf.mean() < det.track_min_confidence:
                     self._lost.append(t)
                     continue
-                hand = self._make_hand(frame.shape[:2], side_hint or t.side, kp, conf, xyz,
+                hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz,
                                        t.region_confidence, t.track_id, t.box[None])
                 t.box, t.bbox = self._keypoint_box(kp), np.asarray(hand.bbox, np.float32)
+                t.side, t.p_right = side, p_right
                 kept.append(t)
                 hands.append(hand)
         self._since_detect += 1
@@ -275,16 +301,15 @@ class HandPoseEstimator:
             fresh = [r for r in regions if find_track(r.bbox, kept) < 0]
             fresh = fresh[: det.max_hands - len(kept)]
             boxes = cropping.box_from_bbox(np.array([r.bbox for r in fresh]).reshape(-1, 4))
-            region_sides = [side_hint or r.side for r in fresh]
-            outputs = self._pose([frame], [boxes], region_sides)
-            for r, box, side, (kp, conf, xyz) in zip(fresh, boxes, region_sides, outputs):
+            outputs = self._pose([frame], [boxes], [side_hint] * len(fresh), [r.side for r in fresh])
+            for r, box, (kp, conf, xyz, side, p_right) in zip(fresh, boxes, outputs):
                 j = find_track(r.bbox, self._lost)
                 track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz, r.confidence, track_id, box[None])
                 if hand.score < det.min_score or conf.mean() < det.track_min_confidence:
                     continue
                 kept.append(Track(track_id, side, self._keypoint_box(kp), np.asarray(hand.bbox, np.float32),
-                                  r.confidence))
+                                  r.confidence, p_right))
                 hands.append(hand)
             self._lost = self._lost[-4:]  # remember a few lost tracks to give their ids back
         self._tracks = kept

@@ -139,7 +139,7 @@ class InferenceWorker(threading.Thread):
         self.smoother = smoother
         self.smoothing = True
         self.camera_mirrors = False
-        self.hand_side = "right"  # the side passed to 2-class (paper) models, which need one
+        self.hand_side = "right"  # the side passed to models that cannot tell left from right
         self.on_result = on_result
         self.meter = RateMeter()
         self.processed = 0
@@ -174,7 +174,7 @@ class InferenceWorker(threading.Thread):
             return [[] for _ in frames], [None] * len(frames)
         try:
             images = [f.image for f in frames]
-            if getattr(estimator, "num_classes", None) == 2:
+            if not getattr(estimator, "estimates_side", True):
                 hands = estimator.process(images, hand_sides=[self.hand_side] * len(images))
             else:
                 hands = estimator.process(images)

@@ -13,6 +13,7 @@ class Track:
     box: np.ndarray  # [3] crop box (cx, cy, side) for the next frame, frame pixels
     bbox: np.ndarray  # [4] last keypoint bbox, frame pixels
     region_confidence: float  # segmentation confidence when the track was (re)found
+    p_right: float | None = None  # running P(right hand) from PoseNet's side head, if it has one
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -21,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from handpose_live.checkpoint import build_networks  # noqa: E402
+from handpose_live.heatmaps import encode  # noqa: E402
 from handpose_live.model_config import preset  # noqa: E402
 from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
 
@@ -40,6 +41,25 @@ def one_hand_segnet(net: torch.nn.Module) -> None:
         return output
 
     net.register_forward_hook(add_hand)
+
+
+def steady_posenet(net: torch.nn.Module, size: int) -> None:
+    """Make PoseNet's last maps peak at fixed spots whose box spans 1/1.25 of the crop, so a
+    tracked hand's next crop box equals its last and it stays one track (random maps let the box
+    wander off its region, and video mode would then pick the region up as a second hand)."""
+    t = torch.linspace(0, 1, 21)
+    lo, hi = size * (0.5 - 0.4), size * (0.5 + 0.4) - 1
+    kp = torch.stack([lo + (hi - lo) * t, lo + (hi - lo) * t.flip(0)], -1)[None]
+    kp[0, 0], kp[0, 1] = torch.tensor([lo, lo]), torch.tensor([hi, hi])
+
+    def peaks(module, inputs, output):
+        maps = output[0] if isinstance(output, tuple) else output
+        last = maps[-1]
+        last.copy_(encode(kp.expand(len(last), -1, -1), torch.ones(len(last), 21, dtype=torch.bool),
+                          size, last.shape[-1]).to(last))
+        return output
+
+    net.register_forward_hook(peaks)
 
 
 def measure(est: HandPoseEstimator, frame: np.ndarray, n: int, batch: int = 1) -> float:
@@ -78,11 +98,14 @@ def main() -> None:
                 torch.manual_seed(0)
                 nets = build_networks(config)
                 one_hand_segnet(nets["handsegnet"])
+                steady_posenet(nets["posenet"], config.posenet.input_size)
                 est = HandPoseEstimator(config, nets, device=args.device, precision=precision, mode=mode)
                 est.config.detection.min_score = 0.0
                 est.config.detection.track_min_confidence = 0.0
                 assert sum(len(h) for h in est.process([frame])) == 1, "benchmark frame must hold one hand"
                 row.append(measure(est, frame, args.frames, batch))
+                hands = sum(len(h) for h in est.process([frame]))
+                assert hands == 1, f"{mode} mode ended up with {hands} hands; the benchmark needs one"
             print(f"| {name} | {est.precision} | {row[0]:.1f} | {row[1]:.1f} | {row[2]:.1f} |", flush=True)
 
 

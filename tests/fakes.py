@@ -61,3 +61,15 @@ class FollowRedPoseNet(nn.Module):
         points = torch.stack(points)
         maps = encode(points, torch.ones(x.shape[0], 21, dtype=torch.bool), self.crop_size, self.crop_size // 8)
         return [maps, maps, maps]
+
+
+class GreenIsLeftPoseNet(CentrePoseNet):
+    """``CentrePoseNet`` with a side head: a crop holding saturated green pixels reads as a
+    left hand (logit -10), any other as a right hand (+10)."""
+
+    def forward(self, x, side=False):
+        maps = super().forward(x)
+        if not side:
+            return maps
+        green = ((x[:, 1] > 0.3) & (x[:, 0] < -0.3) & (x[:, 2] < -0.3)).flatten(1).any(1)
+        return maps, torch.where(green, -10.0, 10.0)

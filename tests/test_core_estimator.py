@@ -181,20 +181,69 @@ def test_importing_the_package_pulls_in_neither_qt_nor_training():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_pose_on_partial_frame_equals_pose_on_full_frame(tiny_model_dir):
-    """The estimator converts only the part of the frame its crops cover: same result as cropping
-    the whole frame, for windows inside, across the border of, and larger than the frame."""
-    from handpose_live.heatmaps import decode
-    from handpose_live.preprocess import bgr_to_tensor
+def test_runtime_crop_matches_training_crop():
+    """The estimator crops uint8 frames with cv2, training crops float batches with grid_sample:
+    same pixels (within uint8 rounding) for windows inside, across the border of, and larger than
+    the frame, so PoseNet sees at run time what it was trained on."""
+    import cv2
 
-    est = HandPoseEstimator.from_pretrained(tiny_model_dir, device="cpu", precision="fp32")
-    frame = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
-    boxes = np.array([[50, 40, 100], [390, 10, 60], [200, 150, 500]], np.float32)
-    out = est.keypoints_in_boxes([frame], [boxes], [["left", "right", "left"]])
-    size = est.config.posenet.input_size
-    crops = crop.crop_and_resize(bgr_to_tensor(frame), torch.from_numpy(boxes), size)
-    with torch.inference_mode():
-        maps = est.nets["posenet"](crops.contiguous(memory_format=torch.channels_last))[-1]
-    expected = crop.crop_to_frame(decode(maps.float(), size)[0], torch.from_numpy(boxes), size)
-    for (kp, _, _), ref in zip(out, expected):
-        assert np.allclose(kp, ref.numpy(), atol=1e-4)
+    from handpose_live.preprocess import bgr_to_tensor, normalise
+
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (0, 0), 2)
+    boxes = np.array([[50, 40, 100], [390, 10, 60], [200, 150, 500], [123.4, 77.7, 33.3]], np.float32)
+    size = 64
+    ours = normalise(torch.from_numpy(crop.crop_frame(frame, boxes, size)).permute(0, 3, 1, 2))
+    training = crop.crop_and_resize(bgr_to_tensor(frame), torch.from_numpy(boxes), size)
+    assert ours.shape == training.shape == (4, 3, size, size)
+    assert (ours - training).abs().max() < 1.5 / 255
+    assert (ours - training).abs().mean() < 0.5 / 255
+    # and the channel order: RGB, as training's normalise(image_rgb)
+    assert torch.allclose(ours[0, 0], training[0, 0], atol=1.5 / 255)
+
+
+def side_head_estimator(mode="image", classes=3):
+    """Fake segmentation (red = a right hand by its vote) and a PoseNet side head that calls a
+    crop with green in it a left hand."""
+    from fakes import GreenIsLeftPoseNet
+
+    config = preset("tiny")
+    config.posenet.side_head = True
+    config.handsegnet.num_classes = classes
+    nets = build_networks(config)
+    size = config.posenet.input_size
+    nets["handsegnet"], nets["posenet"] = RedIsHandSegNet(), GreenIsLeftPoseNet(torch.full((21, 2), size / 2.0), size)
+    return HandPoseEstimator(config, nets, device="cpu", precision="fp32", mode=mode)
+
+
+GREEN = (0, 255, 0)
+
+
+def test_side_head_decides_the_side_and_an_override_wins():
+    est = side_head_estimator()
+    plain = frame_with_squares(200, 300, [((100, 50, 160, 150), RED)])
+    marked = frame_with_squares(200, 300, [((100, 50, 160, 150), RED), ((120, 60, 130, 70), GREEN)])
+    assert [h.side for h in est.process([plain])[0]] == ["right"]
+    assert [h.side for h in est.process([marked])[0]] == ["left"]  # the head, not the segmentation's vote
+    assert [h.side for h in est.process([marked], hand_sides=["right"])[0]] == ["right"]
+    (kp, _, _, side, p_right), = est.keypoints_in_boxes([marked], [np.array([[130, 100, 120]])], [[None]],
+                                                        return_sides=True)
+    assert side == "left" and p_right < 0.01
+
+
+def test_a_two_class_model_with_a_side_head_needs_no_hand_side():
+    est = side_head_estimator(classes=2)
+    frame = frame_with_squares(200, 300, [((100, 50, 160, 150), RED), ((120, 60, 130, 70), GREEN)])
+    assert [h.side for h in est.process([frame])[0]] == ["left"]
+
+
+def test_video_mode_averages_the_side_over_frames():
+    """A hand does not change side between frames: one frame that reads differently does not
+    flip it; a steady new reading does, after a few frames."""
+    est = side_head_estimator(mode="video")
+    marked = frame_with_squares(200, 300, [((100, 50, 160, 150), RED), ((125, 95, 135, 105), GREEN)])
+    plain = frame_with_squares(200, 300, [((100, 50, 160, 150), RED)])
+    sides = [h.side for f in [marked] * 3 + [plain] + [marked] + [plain] * 6 for h in est.process([f])[0]]
+    assert sides[:5] == ["left"] * 5  # the single plain frame did not flip it
+    assert sides[-1] == "right" and sides.index("right") > 5  # six plain frames did, not at once
+    assert len({h.track_id for h in est.process([plain])[0]}) == 1

@@ -62,3 +62,15 @@ def test_light_preset_is_much_cheaper_than_paper():
     paper, light = preset("paper"), preset("light")
     ratio = n_params(PoseNet(paper.posenet)) / n_params(PoseNet(light.posenet))
     assert ratio > 3.5
+
+
+def test_posenet_refine_stages_and_side_head():
+    net = PoseNet(PoseNetConfig(width=0.125, input_size=64, refine_stages=1, side_head=True)).eval()
+    maps, side = net(torch.zeros(2, 3, 64, 64), side=True)
+    assert len(maps) == 2 and all(m.shape == (2, 21, 8, 8) for m in maps)
+    assert side.shape == (2,)
+    assert len(net(torch.zeros(1, 3, 64, 64))) == 2  # without side=True: the maps only
+    with pytest.raises(ValueError, match="side head"):
+        PoseNet(PoseNetConfig(width=0.125, input_size=64))(torch.zeros(1, 3, 64, 64), side=True)
+    with pytest.raises(ValueError):
+        PoseNetConfig(refine_stages=7)

@@ -151,6 +151,6 @@ def test_side_choice_only_for_two_class_models(make_window):
     w = make_window(FakeEstimator())  # 3 classes: the model estimates the side
     assert not w.panel.side_combo.isEnabled()
     two_class = FakeEstimator()
-    two_class.num_classes = 2
+    two_class.num_classes, two_class.estimates_side = 2, False
     w.set_estimator(two_class)
     assert w.panel.side_combo.isEnabled()

@@ -157,6 +157,7 @@ def test_runtime_modules_import_without_qt():
 def test_two_class_models_get_the_chosen_side():
     class TwoClass(FakeEstimator):
         num_classes = 2
+        estimates_side = False
 
         def process(self, frames, hand_sides=None):
             assert hand_sides == ["left"] * len(frames)

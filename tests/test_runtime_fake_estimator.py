@@ -36,6 +36,7 @@ class FakeEstimator:
     model_name = "fake"
     weights_sha256 = {"fake.safetensors": "0" * 64}
     num_classes = 3
+    estimates_side = True
 
     def __init__(self, delay_s: float = 0.0, fail_after: int | None = None, hands: bool = True):
         self.delay_s, self.fail_after, self.hands = delay_s, fail_after, hands

@@ -1,9 +1,11 @@
+import math
+
 import numpy as np
 import pytest
 import torch
 
 from training import metrics as M
-from training.losses import keypoint_map_loss, lifting_loss, segmentation_loss
+from training.losses import keypoint_map_loss, lifting_loss, segmentation_loss, side_loss
 
 
 def test_epe_and_pck_by_hand():
@@ -63,6 +65,14 @@ def test_lifting_loss_is_two_mses():
     c_gt = torch.ones(2, 21, 3)
     lc, lr = lifting_loss(c, r, c_gt, r.clone(), torch.ones(2))
     assert lc.item() == pytest.approx(1.0) and lr.item() == pytest.approx(0.0)
+
+
+def test_side_loss_by_hand():
+    logit = torch.tensor([2.0, -1.0, 0.0])
+    side = torch.tensor([1, 1, 0])
+    weight = torch.tensor([1.0, 3.0, 0.0])
+    by_hand = (1 * math.log(1 + math.exp(-2.0)) + 3 * math.log(1 + math.exp(1.0))) / 4
+    assert side_loss(logit, side, weight).item() == pytest.approx(by_hand, rel=1e-5)
 
 
 def test_augment_flips_sides_with_the_pixels_and_keeps_labels():

@@ -48,6 +48,33 @@ def test_stages_fit_together(trained, tmp_path):
     assert checkpoints.load(tmp_path / "lifting" / "last.pt")["args"]["posenet"].endswith("last.pt")
 
 
+def test_init_with_a_side_head_and_fewer_stages(trained, tmp_path, capsys):
+    """--init from a paper-shaped PoseNet into one with a side head and one refinement stage:
+    shared layers keep the checkpoint's weights, the head is new, the dropped stage is reported."""
+    args = ["--stage", "posenet", "--init", str(trained / "posenet/last.pt"), "--side-head", "--refine-stages", "1",
+            "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128", "--out", str(tmp_path),
+            "--iters", "2", "--log-every", "1", "--lr", "1e-12"]
+    assert train.main(args) == 0
+    assert "new ['side." in capsys.readouterr().out
+    state = checkpoints.load(tmp_path / "posenet" / "last.pt")
+    assert state["config"]["posenet"]["side_head"] is True and state["config"]["posenet"]["refine_stages"] == 1
+    before = checkpoints.load(trained / "posenet" / "last.pt")["networks"]["posenet"]
+    after = state["networks"]["posenet"]
+    assert not any(k.startswith("stages.1.") for k in after)
+    key = "encoder.0.0.weight"
+    assert torch.allclose(after[key], before[key], atol=1e-6)  # lr ~0: still the checkpoint's
+    header = (tmp_path / "posenet" / "curves.csv").read_text().splitlines()[0]
+    assert "loss_side" in header and "loss_maps" in header
+    model = tmp_path / "model"
+    assert export.main(["--handseg", str(trained / "handseg/last.pt"), "--posenet", str(tmp_path / "posenet/last.pt"),
+                        "--lifting", str(trained / "lifting/last.pt"), "--out", str(model), "--name", "side"]) == 0
+    assert HandPoseEstimator.from_pretrained(model, device="cpu").config.posenet.side_head
+    assert evaluate.main(["--model", str(model), "--data", "render", "--n", "2", "--image-size", "128",
+                          "--out", str(tmp_path / "eval"), "--device", "cpu"]) == 0
+    summary = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert 0 <= summary["gt_crop"]["side_head_accuracy"] <= 1
+
+
 def test_handseg_crops_follow_the_regions():
     from fakes import RedIsHandSegNet
     from training.render.dataset import RenderedHands

@@ -52,7 +52,9 @@ def _match(hands, gt_kp: np.ndarray):
 def collect(est: HandPoseEstimator, dataset, n: int) -> dict:
     """Per-sample predictions of both modes against the labels."""
     rows = {k: [] for k in ("gt2d", "vis", "gt3d", "has3d", "side", "diag",
-                            "crop2d", "crop3d", "full2d", "full3d", "found", "side_ok")}
+                            "crop2d", "crop3d", "full2d", "full3d", "found", "side_ok",
+                            "crop_side_ok")}
+    head = est.config.posenet.side_head
     for i in tqdm(range(min(n, len(dataset))), desc="evaluate", dynamic_ncols=True):
         s = dataset[i]
         frame = np.ascontiguousarray(s["image_rgb"][:, :, ::-1])
@@ -60,6 +62,9 @@ def collect(est: HandPoseEstimator, dataset, n: int) -> dict:
         side = "right" if int(s["side"]) == 1 else "left"
         box = runtime_crop_boxes(torch.from_numpy(gt2d)[None], torch.from_numpy(vis)[None])[0].numpy()
         (kp, _, xyz), = est.keypoints_in_boxes([frame], [box[None]], [[side]])
+        if head:  # the side head's own call on the same crop
+            (_, _, _, crop_side, _), = est.keypoints_in_boxes([frame], [box[None]], [[None]], return_sides=True)
+            rows["crop_side_ok"].append(crop_side == side)
         hands = est.process([frame])[0]
         hit = _match(hands, gt2d)
         lo, hi = gt2d.min(0), gt2d.max(0)
@@ -105,6 +110,8 @@ def summarise(r: dict) -> dict:
                         "auc_3d_20_50mm": M.auc(c20, M.PCK_3D_20_50_MM), "pck_3d": c0.tolist(),
                         "pa_mpjpe_mm": float(M.pa_mpjpe(scaled[ok], gt[ok]).mean() * 1000) if ok.any() else None})
         out[{"crop": "gt_crop", "full": "full"}[mode]] = res
+    if len(r["crop_side_ok"]):
+        out["gt_crop"]["side_head_accuracy"] = float(r["crop_side_ok"].mean())
     out["full"]["hand_found_rate"] = float(r["found"].mean())
     out["full"]["side_accuracy_of_found"] = float(r["side_ok"][r["found"]].mean()) if r["found"].any() else None
     return out

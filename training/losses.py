@@ -42,3 +42,10 @@ def lifting_loss(canonical: torch.Tensor, rotation: torch.Tensor, canonical_gt: 
     mse_c = ((canonical.float() - canonical_gt) ** 2).flatten(1).mean(1)
     mse_r = ((rotation.float() - rotation_gt) ** 2).flatten(1).mean(1)
     return (mse_c * w).sum(), (mse_r * w).sum()
+
+
+def side_loss(logit: torch.Tensor, side: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of PoseNet's "right hand" logit ``[B]`` against ``side`` ``[B]``
+    (1 = right), per-sample weighted."""
+    per_sample = F.binary_cross_entropy_with_logits(logit.float(), side.float(), reduction="none")
+    return (per_sample * weight).sum() / weight.sum().clamp_min(1e-6)

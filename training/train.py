@@ -46,6 +46,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--schedule", choices=("step", "cosine"), default="step")
     ap.add_argument("--out", type=Path, default=Path("runs/default"))
     ap.add_argument("--resume", action="store_true", help="continue from OUT/STAGE/last.pt")
+    ap.add_argument("--refine-stages", type=int, default=None,
+                    help="posenet: refinement stages after the first (paper: 2)")
+    ap.add_argument("--side-head", action="store_true", help="posenet: add the left/right classifier head")
+    ap.add_argument("--side-weight", type=float, default=stages.SIDE_LOSS_WEIGHT,
+                    help="posenet: weight of the side head's loss")
     ap.add_argument("--init", type=Path, default=None, help="start from this stage checkpoint's weights")
     ap.add_argument("--posenet", type=Path, default=None,
                     help="lifting: train on this PoseNet checkpoint's predicted maps instead of GT maps")
@@ -96,6 +101,26 @@ def _replayed_scheduler(optimizer, args, milestones, start: int):
     return scheduler
 
 
+def apply_overrides(config: ModelConfig, args) -> None:
+    """Architecture flags that change a preset or an ``--init`` checkpoint's configuration."""
+    if args.refine_stages is not None:
+        config.posenet.refine_stages = args.refine_stages
+    if args.side_head:
+        config.posenet.side_head = True
+
+
+def load_matching(net: torch.nn.Module, state: dict, name: str) -> None:
+    """Load ``state`` into ``net`` where they match: layers the new configuration adds keep their
+    fresh init, layers it drops are left out; both are reported. Shapes must agree."""
+    own = net.state_dict()
+    new = sorted({k.split(".")[0] + "." + k.split(".")[1] for k in own if k not in state})
+    dropped = sorted({k.split(".")[0] + "." + k.split(".")[1] for k in state if k not in own})
+    net.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+    if new or dropped:
+        print(f"{name}: initialised from the checkpoint except new {new or '-'}; left out {dropped or '-'}",
+              flush=True)
+
+
 def _frozen(path: Path, name: str, device) -> torch.nn.Module:
     """A network from another stage's checkpoint, in eval mode, for inputs of this stage."""
     state = checkpoints.load(path)
@@ -119,6 +144,7 @@ def main(argv=None) -> int:
 
     config = preset(args.preset)
     config.handsegnet.num_classes = args.classes
+    apply_overrides(config, args)
     nets = stages.build(args.stage, config)
     start = 0
     resume_state = None
@@ -129,9 +155,10 @@ def main(argv=None) -> int:
     elif args.init:
         init = checkpoints.load(args.init)
         config = ModelConfig.from_dict(init["config"])
+        apply_overrides(config, args)
         nets = stages.build(args.stage, config)
         for k, net in nets.items():
-            net.load_state_dict(init["networks"][k])
+            load_matching(net, init["networks"][k], k)
     for net in nets.values():
         net.to(device).train()
     params = [p for net in nets.values() for p in net.parameters()]
@@ -155,6 +182,8 @@ def main(argv=None) -> int:
     extra = {"generator": generator} if args.stage != "handseg" else {}
     if args.stage == "lifting" and args.posenet:
         extra["posenet"] = _frozen(args.posenet, "posenet", device)
+    if args.stage == "posenet":
+        extra["side_weight"] = args.side_weight
     if args.stage == "posenet" and args.handseg:
         extra["handsegnet"] = _frozen(args.handseg, "handsegnet", device)
 

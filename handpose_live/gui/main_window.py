@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
 
     def enable_side_choice(self) -> None:
         """Only the paper's 2-class models need to be told the side; 3-class models estimate it."""
-        self.panel.side_combo.setEnabled(getattr(self.estimator, "num_classes", 3) == 2)
+        self.panel.side_combo.setEnabled(not getattr(self.estimator, "estimates_side", True))
 
     # ------------------------------------------------------------------ display
     def draw_spec(self) -> DrawSpec:
