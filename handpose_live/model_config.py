@@ -76,7 +76,8 @@ PRESETS = {
     "paper": ModelConfig(name="paper"),
     "light": ModelConfig(
         handsegnet=HandSegNetConfig(width=0.5, input_size=(128, 160)),
-        posenet=PoseNetConfig(width=0.5, input_size=128),
+        # one refinement stage (~14 % less PoseNet compute) and the side head: the shipped default
+        posenet=PoseNetConfig(width=0.5, input_size=128, refine_stages=1, side_head=True),
         poseprior=LiftingConfig(width=0.5), viewpoint=LiftingConfig(width=0.5),
         name="light",
     ),

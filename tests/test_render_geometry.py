@@ -130,3 +130,22 @@ def test_streamed_hands_match_indexed_samples_in_one_process():
     indexed = RenderedHands(length=2, seed=5, size=48)
     np.testing.assert_array_equal(first["image_rgb"], indexed[0]["image_rgb"])
     np.testing.assert_array_equal(second["keypoints_2d"], indexed[1]["keypoints_2d"])
+
+
+def test_nails_sit_on_the_back_of_each_fingertip(renderer):
+    """Fingernails (what tells a left palm from a right back, whose silhouettes mirror each
+    other): on every finger, only on the last phalanx, facing its back (the joint's +Y)."""
+    from training.render.mesh import FINGER_JOINTS, JOINT_INDEX
+
+    for side, mesh in renderer.meshes.items():
+        nail = renderer._nail[side]
+        assert nail.min() >= 0 and nail.max() <= 1
+        dominant = mesh.joint_ids[np.arange(len(mesh.vertices)), mesh.weights.argmax(1)]
+        tip_joints = [JOINT_INDEX[c[j]] for c in FINGER_JOINTS.values() for j in (-2, -1)]
+        assert (nail[~np.isin(dominant, tip_joints)] == 0).all()
+        for chain in FINGER_JOINTS.values():
+            on_finger = np.isin(dominant, (JOINT_INDEX[chain[-2]], JOINT_INDEX[chain[-1]]))
+            nailed = on_finger & (nail > 0.5)
+            assert nailed.sum() >= 5, (side, chain[-1])
+            back = mesh.bind_globals[JOINT_INDEX[chain[-2]], :3, 1]
+            assert (mesh.normals[nailed] @ back > 0.3).all(), (side, chain[-1])

@@ -11,7 +11,7 @@ from training.data.sample import no_other_hand
 from training.render.arm import sample_forearm
 from training.render.background import BackgroundBank
 from training.render.effects import camera_effects
-from training.render.mesh import HandMesh, load_hand_mesh, default_mesh_dir
+from training.render.mesh import FINGER_JOINTS, JOINT_INDEX, HandMesh, default_mesh_dir, load_hand_mesh
 from training.render.occluders import draw_distractors, sample_occluders
 from training.render.placement import place, sample_hand_size_px, sample_intrinsics, sample_orientation
 from training.render.pose import close_pinch, local_angles_rad, sample_pose_deg
@@ -62,11 +62,35 @@ class HandRenderer:
         self.backgrounds = BackgroundBank(background_dir)
         self.config = config or RenderConfig()
         self._palm_side = {s: self._palm_facing(m) for s, m in self.meshes.items()}
+        self._nail = {s: self._nails(m) for s, m in self.meshes.items()}
 
     @staticmethod
     def _palm_facing(mesh: HandMesh) -> np.ndarray:
         back = mesh.bind_globals[0, :3, 1]  # the wrist's local +Y: the back of the hand
         return np.clip(-(mesh.normals @ back), 0, 1)
+
+    @staticmethod
+    def _nails(mesh: HandMesh) -> np.ndarray:
+        """(V,) in [0, 1]: how much each vertex lies on a fingernail — the outer ~60 % of the
+        last phalanx, on its dorsal side (the joint's local +Y). Nails and the palm/back
+        difference are what tell a left palm from a right back in a picture: the silhouettes of
+        the two are mirror images."""
+        nail = np.zeros(len(mesh.vertices))
+        dominant = mesh.joint_ids[np.arange(len(mesh.vertices)), mesh.weights.argmax(1)]
+        for f, chain in enumerate(FINGER_JOINTS.values()):
+            dip, tip = JOINT_INDEX[chain[-2]], JOINT_INDEX[chain[-1]]
+            p_dip, p_tip = mesh.bind_globals[dip, :3, 3], mesh.bind_globals[tip, :3, 3]
+            axis = (p_tip - p_dip) / np.linalg.norm(p_tip - p_dip)
+            length = np.linalg.norm(p_tip - p_dip) + mesh.tip_offset_m[f]
+            dorsal = mesh.bind_globals[dip, :3, 1]
+            dorsal = dorsal - (dorsal @ axis) * axis
+            dorsal /= np.linalg.norm(dorsal)
+            t = (mesh.vertices - p_dip) @ axis / length
+            facing = mesh.normals @ dorsal
+            on = np.isin(dominant, (dip, tip))
+            w = _smoothstep(0.35, 0.5, t) * _smoothstep(0.4, 0.7, facing) * (1 - _smoothstep(1.0, 1.08, t))
+            nail = np.where(on, np.maximum(nail, w), nail)
+        return nail
 
     # ---- sampling -------------------------------------------------------------------------
     def sample_framing(self, rng: np.random.Generator) -> tuple[np.ndarray, str, float, np.ndarray]:
@@ -127,7 +151,7 @@ class HandRenderer:
             centre = kp.mean(axis=0)
             to_cam = lambda p: (p - centre) @ hp.rotation.T + hp.translation_m  # noqa: E731
             keypoints.append(to_cam(kp))
-            albedo = vertex_albedo(rng, skin_lin, self._palm_side[hp.side])
+            albedo = vertex_albedo(rng, skin_lin, self._palm_side[hp.side], self._nail[hp.side])
             objects.append((to_cam(verts), normals @ hp.rotation.T, mesh.triangles, albedo, i, "hand",
                             mesh.triangle_part))
             if rng.random() < c.arm_prob:
@@ -239,3 +263,8 @@ def _rhd_mask(objects, tri_obj, owner_tri, covered, person, owner_hand, occluded
     out = out.reshape(h, w)
     out[occluded] = 0
     return out
+
+
+def _smoothstep(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3 - 2 * t)

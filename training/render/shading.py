@@ -30,17 +30,28 @@ def sample_skin_linear(rng: np.random.Generator) -> np.ndarray:
     return srgb_to_linear(np.clip(srgb / 255.0, 0, 1))
 
 
-def vertex_albedo(rng: np.random.Generator, skin: np.ndarray, palm_side: np.ndarray) -> np.ndarray:
-    """Per-vertex albedo (V,3): blotchy variation, and a lighter, pinker palm on darker skin.
+def vertex_albedo(rng: np.random.Generator, skin: np.ndarray, palm_side: np.ndarray,
+                  nail: np.ndarray | None = None) -> np.ndarray:
+    """Per-vertex albedo (V,3): blotchy variation, a lighter, pinker palm (much more so on darker
+    skin) and pinkish-white fingernails.
 
-    ``palm_side`` (V,) in [0, 1]: how much each vertex faces the palm side.
+    ``palm_side`` (V,) in [0, 1]: how much each vertex faces the palm side; ``nail`` (V,) in
+    [0, 1]: how much it lies on a nail.
     """
     n = len(palm_side)
     blotch = 1.0 + rng.normal(0, 0.05, (n, 1))
     palm_tint = np.array([0.75, 0.55, 0.5]) * 0.9
-    lightness = 0.5 * max(0.0, 0.35 - skin.mean()) / 0.35  # stronger for dark skin
+    # a palm differs from the back on every skin tone (pinker, less tanned), most on dark skin
+    lightness = rng.uniform(0.1, 0.25) + 0.5 * max(0.0, 0.35 - skin.mean()) / 0.35
     mix = (palm_side * lightness)[:, None]
-    return np.clip((skin[None] * (1 - mix) + palm_tint[None] * skin.mean() * 2.0 * mix) * blotch, 0, 1)
+    palm_colour = palm_tint[None] * max(skin.mean() * 2.0, 0.3)
+    albedo = skin[None] * (1 - mix) + palm_colour * mix
+    if nail is not None:
+        nail_colour = np.array([0.78, 0.58, 0.55]) * rng.uniform(0.8, 1.1)
+        strength = rng.uniform(0.45, 0.8)
+        k = (nail * strength)[:, None]
+        albedo = albedo * (1 - k) + nail_colour[None] * k
+    return np.clip(albedo * blotch, 0, 1)
 
 
 def sample_lights(rng: np.random.Generator) -> dict:
