@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
     p.add_argument("--raw-video", action="store_true", help="also store the unannotated video")
     p.add_argument("--hand-side", choices=("left", "right"), default=None,
-                   help="side of every hand (required by 2-class paper models)")
+                   help="side of every hand (required by models that cannot tell left from right: "
+                        "a 2-class paper model without a side head)")
     return p
 
 

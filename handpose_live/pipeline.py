@@ -124,7 +124,8 @@ class HandPoseEstimator:
     # ------------------------------------------------------------------ public entry point
     @torch.inference_mode()
     def process(self, frames, hand_sides=None) -> list[list[Hand]]:
-        """Hands in each frame. ``hand_sides`` (required by a 2-class model, optional override
+        """Hands in each frame. ``hand_sides`` (required by a model that cannot tell left from
+        right — 2-class HandSegNet, no PoseNet side head — an optional override
         otherwise): per frame ``"left"``/``"right"``, applied to every hand of that frame."""
         frames = validate_frames(frames)
         sides = self._check_sides(hand_sides, len(frames))
@@ -150,7 +151,8 @@ class HandPoseEstimator:
     def _check_sides(self, hand_sides, n: int) -> list[str | None]:
         if hand_sides is None:
             if not self.estimates_side:
-                raise ValueError("this is a 2-class (paper) model: pass hand_sides, e.g. ['right'] * len(frames)")
+                raise ValueError("this model cannot tell left from right (2-class, no side head): "
+                                 "pass hand_sides, e.g. ['right'] * len(frames)")
             return [None] * n
         if isinstance(hand_sides, str):
             hand_sides = [hand_sides] * n

@@ -96,7 +96,7 @@ class ControlPanel(QWidget):
         self.device_combo.setToolTip("Where the networks run")
         self.side_combo = QComboBox()
         self.side_combo.addItems(["right", "left"])
-        self.side_combo.setToolTip("2-class (paper) models cannot tell left from right: "
+        self.side_combo.setToolTip("This model cannot tell left from right (2-class paper model, no side head): "
                                    "say which hand you show")
 
         source = QGroupBox("Source")

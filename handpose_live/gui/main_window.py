@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         self.update_status()
 
     def enable_side_choice(self) -> None:
-        """Only the paper's 2-class models need to be told the side; 3-class models estimate it."""
+        """Only models that cannot tell left from right (2-class, no side head) are told the side."""
         self.panel.side_combo.setEnabled(not getattr(self.estimator, "estimates_side", True))
 
     # ------------------------------------------------------------------ display

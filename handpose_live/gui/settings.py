@@ -25,7 +25,7 @@ class AppSettings:
     smoothing: bool = True
     model: str = ""  # "" = the shipped default; else a name under assets/models or a folder
     device: str = "auto"
-    hand_side: str = "right"  # for 2-class (paper) models, which hand is shown
+    hand_side: str = "right"  # for models that cannot tell left from right: which hand is shown
     last_dir: str = ""
     sessions_dir: str = ""  # where the record button puts sessions; "" = <data dir>/sessions
 
