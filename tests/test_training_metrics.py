@@ -134,3 +134,13 @@ def test_summary_counts_misses_in_pck_but_not_in_epe():
     assert s["full"]["pck_2d"][-1] == pytest.approx(0.5)  # the missed hand never counts as within 30 px
     assert s["gt_crop"]["pck_2d"][-1] == pytest.approx(1.0)
     assert s["full"]["hand_found_rate"] == 0.5 and s["full"]["side_accuracy_of_found"] == 1.0
+
+
+def test_balanced_side_accuracy_is_not_fooled_by_always_right():
+    from training.evaluate import _balanced
+
+    sides = np.array(["right"] * 9 + ["left"])
+    always_right = sides == "right"  # 90 % plain accuracy
+    assert _balanced(always_right, sides) == pytest.approx(0.5)
+    assert _balanced(np.ones(10, bool), sides) == pytest.approx(1.0)
+    assert _balanced(np.ones(3, bool), np.array(["right"] * 3)) is None  # one side only: undefined

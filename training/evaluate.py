@@ -83,6 +83,13 @@ def collect(est: HandPoseEstimator, dataset, n: int) -> dict:
     return {k: np.array(v) for k, v in rows.items()}
 
 
+def _balanced(correct: np.ndarray, sides: np.ndarray) -> float | None:
+    """Mean over left and right of the fraction correct (a set of mostly right hands cannot
+    score well by always answering "right"); None when a side is absent."""
+    recalls = [correct[sides == s].mean() for s in ("left", "right") if (sides == s).any()]
+    return float(np.mean(recalls)) if len(recalls) == 2 else None
+
+
 def summarise(r: dict) -> dict:
     """Metrics of both modes. PCK/AUC count a hand the pipeline missed as beyond every threshold;
     EPE statistics and PA-MPJPE are over the hands it found (``full``) or all (``gt_crop``)."""
@@ -110,10 +117,14 @@ def summarise(r: dict) -> dict:
                         "auc_3d_20_50mm": M.auc(c20, M.PCK_3D_20_50_MM), "pck_3d": c0.tolist(),
                         "pa_mpjpe_mm": float(M.pa_mpjpe(scaled[ok], gt[ok]).mean() * 1000) if ok.any() else None})
         out[{"crop": "gt_crop", "full": "full"}[mode]] = res
-    if len(r["crop_side_ok"]):
+    if len(r.get("crop_side_ok", [])):
         out["gt_crop"]["side_head_accuracy"] = float(r["crop_side_ok"].mean())
+        out["gt_crop"]["side_head_balanced_accuracy"] = _balanced(r["crop_side_ok"], r["side"])
     out["full"]["hand_found_rate"] = float(r["found"].mean())
-    out["full"]["side_accuracy_of_found"] = float(r["side_ok"][r["found"]].mean()) if r["found"].any() else None
+    found = r["found"]
+    out["full"]["side_accuracy_of_found"] = float(r["side_ok"][found].mean()) if found.any() else None
+    out["full"]["side_balanced_accuracy_of_found"] = _balanced(r["side_ok"][found], r["side"][found])
+    out["side_counts"] = {s: int((r["side"] == s).sum()) for s in ("left", "right")}
     return out
 
 
