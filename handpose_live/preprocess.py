@@ -35,12 +35,6 @@ def normalise(rgb_uint8: torch.Tensor) -> torch.Tensor:
     return rgb_uint8.float() / 255.0 - 0.5
 
 
-def bgr_to_tensor(frame_bgr: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """``HxWx3`` uint8 BGR -> ``[3, H, W]`` normalised RGB on ``device``."""
-    rgb = torch.from_numpy(np.ascontiguousarray(frame_bgr[:, :, ::-1])).to(device)
-    return normalise(rgb.permute(2, 0, 1))
-
-
 @dataclass
 class Letterbox:
     """How a frame was fitted into a canvas: ``canvas = frame * scale + (pad_x, pad_y)``."""

@@ -187,14 +187,15 @@ def test_runtime_crop_matches_training_crop():
     the frame, so PoseNet sees at run time what it was trained on."""
     import cv2
 
-    from handpose_live.preprocess import bgr_to_tensor, normalise
+    from handpose_live.preprocess import normalise
 
     rng = np.random.default_rng(0)
     frame = cv2.GaussianBlur(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8), (0, 0), 2)
     boxes = np.array([[50, 40, 100], [390, 10, 60], [200, 150, 500], [123.4, 77.7, 33.3]], np.float32)
     size = 64
     ours = normalise(torch.from_numpy(crop.crop_frame(frame, boxes, size)).permute(0, 3, 1, 2))
-    training = crop.crop_and_resize(bgr_to_tensor(frame), torch.from_numpy(boxes), size)
+    frame_rgb = normalise(torch.from_numpy(frame[:, :, ::-1].copy()).permute(2, 0, 1))  # as training normalises
+    training = crop.crop_and_resize(frame_rgb, torch.from_numpy(boxes), size)
     assert ours.shape == training.shape == (4, 3, size, size)
     assert (ours - training).abs().max() < 1.5 / 255
     assert (ours - training).abs().mean() < 0.5 / 255

@@ -135,12 +135,12 @@ def test_streamed_hands_match_indexed_samples_in_one_process():
 def test_nails_sit_on_the_back_of_each_fingertip(renderer):
     """Fingernails (what tells a left palm from a right back, whose silhouettes mirror each
     other): on every finger, only on the last phalanx, facing its back (the joint's +Y)."""
-    from training.render.mesh import FINGER_JOINTS, JOINT_INDEX
+    from training.render.mesh import FINGER_JOINTS, JOINT_INDEX, dominant_joints
 
     for side, mesh in renderer.meshes.items():
         nail = renderer._nail[side]
         assert nail.min() >= 0 and nail.max() <= 1
-        dominant = mesh.joint_ids[np.arange(len(mesh.vertices)), mesh.weights.argmax(1)]
+        dominant = dominant_joints(mesh.joint_ids, mesh.weights)
         tip_joints = [JOINT_INDEX[c[j]] for c in FINGER_JOINTS.values() for j in (-2, -1)]
         assert (nail[~np.isin(dominant, tip_joints)] == 0).all()
         for chain in FINGER_JOINTS.values():

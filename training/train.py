@@ -113,8 +113,9 @@ def load_matching(net: torch.nn.Module, state: dict, name: str) -> None:
     """Load ``state`` into ``net`` where they match: layers the new configuration adds keep their
     fresh init, layers it drops are left out; both are reported. Shapes must agree."""
     own = net.state_dict()
-    new = sorted({k.split(".")[0] + "." + k.split(".")[1] for k in own if k not in state})
-    dropped = sorted({k.split(".")[0] + "." + k.split(".")[1] for k in state if k not in own})
+    layer = lambda key: ".".join(key.split(".")[:2])  # noqa: E731  e.g. "side.0" of "side.0.0.weight"
+    new = sorted({layer(k) for k in own if k not in state})
+    dropped = sorted({layer(k) for k in state if k not in own})
     net.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
     if new or dropped:
         print(f"{name}: initialised from the checkpoint except new {new or '-'}; left out {dropped or '-'}",

@@ -146,6 +146,11 @@ def _outward(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     return triangles if volume > 0 else triangles[:, ::-1].copy()
 
 
+def dominant_joints(joint_ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(V,) the joint (index into JOINT_NAMES) with the largest skin weight at each vertex."""
+    return joint_ids[np.arange(len(joint_ids)), weights.argmax(axis=1)]
+
+
 def _triangle_parts(joints, weights, triangles) -> np.ndarray:
     part_of_joint = np.zeros(len(JOINT_NAMES), np.int64)
     for f, chain in enumerate(FINGER_JOINTS.values()):
@@ -153,7 +158,7 @@ def _triangle_parts(joints, weights, triangles) -> np.ndarray:
         for k, name in enumerate(phalanges):
             part_of_joint[JOINT_INDEX[name]] = 1 + 3 * f + k
         part_of_joint[JOINT_INDEX[chain[-1]]] = 1 + 3 * f + 2
-    dominant = joints[np.arange(len(joints)), weights.argmax(axis=1)]
+    dominant = dominant_joints(joints, weights)
     return part_of_joint[dominant][triangles[:, 0]]
 
 

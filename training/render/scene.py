@@ -11,7 +11,8 @@ from training.data.sample import no_other_hand
 from training.render.arm import sample_forearm
 from training.render.background import BackgroundBank
 from training.render.effects import camera_effects
-from training.render.mesh import FINGER_JOINTS, JOINT_INDEX, HandMesh, default_mesh_dir, load_hand_mesh
+from training.render.mesh import (FINGER_JOINTS, JOINT_INDEX, HandMesh, default_mesh_dir, dominant_joints,
+                                  load_hand_mesh)
 from training.render.occluders import draw_distractors, sample_occluders
 from training.render.placement import place, sample_hand_size_px, sample_intrinsics, sample_orientation
 from training.render.pose import close_pinch, local_angles_rad, sample_pose_deg
@@ -76,7 +77,7 @@ class HandRenderer:
         difference are what tell a left palm from a right back in a picture: the silhouettes of
         the two are mirror images."""
         nail = np.zeros(len(mesh.vertices))
-        dominant = mesh.joint_ids[np.arange(len(mesh.vertices)), mesh.weights.argmax(1)]
+        dominant = dominant_joints(mesh.joint_ids, mesh.weights)
         for f, chain in enumerate(FINGER_JOINTS.values()):
             dip, tip = JOINT_INDEX[chain[-2]], JOINT_INDEX[chain[-1]]
             p_dip, p_tip = mesh.bind_globals[dip, :3, 3], mesh.bind_globals[tip, :3, 3]
