@@ -2,6 +2,7 @@
 # Install handpose-live into ./.venv (and the system libraries Qt needs, when we may apt-get).
 #   bash scripts/install.sh          # the app
 #   bash scripts/install.sh --dev    # the app + test tools (Xvfb, pytest, pytest-qt, pytest-xvfb)
+#                                    # + the training requirements (requirements-train.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +39,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if [ $dev = 1 ]; then
-  .venv/bin/python -m pip install -q -r requirements-dev.txt
+  # the tests also check the training-time converters of pretrained starts
+  .venv/bin/python -m pip install -q -r requirements-dev.txt -r requirements-train.txt
 else
   .venv/bin/python -m pip install -q -r requirements.txt
 fi
