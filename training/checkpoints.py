@@ -33,13 +33,29 @@ def save(path: Path, *, stage: str, nets: dict, optimizer, scheduler, iteration:
 
 
 def load(path: Path, map_location="cpu") -> dict:
-    """A checkpoint written by ``save`` (tensors and builtins only)."""
+    """A checkpoint written by ``save`` (tensors and builtins only), or a model folder such as
+    ``assets/models/default`` (its ``config`` and ``networks``, as a checkpoint of iteration 0),
+    so that training continues from what was committed as readily as from ``runs/``."""
+    if Path(path).is_dir():
+        return _from_model_folder(Path(path))
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"checkpoint {path} does not exist") from None
     except Exception as e:  # truncated or foreign file
         raise ValueError(f"checkpoint {path} cannot be read ({type(e).__name__}: {e})") from None
+
+
+def _from_model_folder(folder: Path) -> dict:
+    from handpose_live.checkpoint import CorruptModelError, ModelNotFoundError, load_model
+
+    try:
+        config, networks, _ = load_model(folder)
+    except (ModelNotFoundError, CorruptModelError) as e:
+        raise ValueError(f"model folder {folder} cannot be used: {e}") from None
+    return {"stage": None, "iteration": 0, "config": config.to_dict(),
+            "networks": {k: {n: t.float() if t.is_floating_point() else t for n, t in net.state_dict().items()}
+                         for k, net in networks.items()}}
 
 
 def _unwrap(net: torch.nn.Module) -> torch.nn.Module:

@@ -24,6 +24,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from handpose_live.model_config import ModelConfig, preset
+from handpose_live.models.mobile import LAYOUTS
 
 from . import checkpoints, stages
 from .curves import CurveLog, plot_curves
@@ -51,11 +52,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--side-head", action="store_true", help="posenet: add the left/right classifier head")
     ap.add_argument("--side-weight", type=float, default=stages.SIDE_LOSS_WEIGHT,
                     help="posenet: weight of the side head's loss")
-    ap.add_argument("--init", type=Path, default=None, help="start from this stage checkpoint's weights")
+    ap.add_argument("--encoder", choices=("vgg", *sorted(LAYOUTS)), default=None,
+                    help="posenet: the paper's VGG-like encoder (maps at stride 8) or a mobile one (stride 4)")
+    ap.add_argument("--pretrained", action="store_true",
+                    help="posenet: initialise the mobile encoder from its pretrained start (lite0: ImageNet "
+                         "EfficientNet-Lite0; mediapipe: MediaPipe Hands' landmark network); needs "
+                         "requirements-train.txt")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start from this stage checkpoint's or model folder's weights (e.g. assets/models/default)")
     ap.add_argument("--posenet", type=Path, default=None,
-                    help="lifting: train on this PoseNet checkpoint's predicted maps instead of GT maps")
+                    help="lifting: train on this PoseNet's (checkpoint or model folder) predicted maps instead of GT maps")
     ap.add_argument("--handseg", type=Path, default=None,
-                    help="posenet: crop with this HandSegNet checkpoint's regions (GT crops where it finds none)")
+                    help="posenet: crop with this HandSegNet's (checkpoint or model folder) regions "
+                         "(GT crops where it finds none)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--amp", choices=("auto", "bf16", "off"), default="auto",
@@ -107,6 +116,25 @@ def apply_overrides(config: ModelConfig, args) -> None:
         config.posenet.refine_stages = args.refine_stages
     if args.side_head:
         config.posenet.side_head = True
+    if args.encoder is not None:
+        config.posenet.encoder = args.encoder
+        config.posenet.__post_init__()  # the encoder may need another input-size multiple
+
+
+def load_pretrained_encoder(net: torch.nn.Module, encoder: str) -> None:
+    """Initialise PoseNet's mobile encoder from its pretrained start (``training/pretrained``)."""
+    if encoder == "lite0":
+        from .pretrained.lite0 import encoder_state_dict
+
+        state = encoder_state_dict()
+    elif encoder == "mediapipe":
+        from .pretrained.mediapipe_landmark import encoder_state_dict, fetch_tflite
+
+        state = encoder_state_dict(fetch_tflite(Path("data_cache/pretrained")))
+    else:
+        raise ValueError(f"--pretrained: no pretrained start for the {encoder!r} encoder")
+    net.encoder.load_state_dict(state)
+    print(f"posenet: encoder initialised from the {encoder} start ({len(state)} tensors)", flush=True)
 
 
 def load_matching(net: torch.nn.Module, state: dict, name: str) -> None:
@@ -160,6 +188,10 @@ def main(argv=None) -> int:
         nets = stages.build(args.stage, config)
         for k, net in nets.items():
             load_matching(net, init["networks"][k], k)
+    elif args.pretrained:
+        if args.stage != "posenet":
+            raise SystemExit("--pretrained applies to --stage posenet")
+        load_pretrained_encoder(nets["posenet"], config.posenet.encoder)
     for net in nets.values():
         net.to(device).train()
     params = [p for net in nets.values() for p in net.parameters()]

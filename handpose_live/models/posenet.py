@@ -1,4 +1,7 @@
-"""PoseNet: 21 keypoint score maps from a hand crop, three supervised stages (section 3.2)."""
+"""PoseNet: 21 keypoint score maps from a hand crop, several supervised stages (section 3.2).
+
+Two encoders: the paper's VGG-like one (maps at stride 8), or a pretrained mobile encoder
+(``models/mobile.py``) with a top-down decoder (maps at stride 4: 32x32 from a 128 px crop)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +10,7 @@ import torch
 from torch import nn
 
 from .layers import conv, conv_stack, scaled
+from .mobile import LAYOUTS, MobileEncoder, StrideFourDecoder, refine_stage
 
 NUM_KEYPOINTS = 21
 
@@ -14,35 +18,49 @@ NUM_KEYPOINTS = 21
 @dataclass
 class PoseNetConfig:
     """``width`` scales every hidden layer (1.0 = paper); ``input_size`` = side of the square crop
-    (256 in the paper). Score maps come out at ``input_size / 8``. ``refine_stages``: refinement
-    stages after the first (2 in the paper). ``side_head``: also classify the crop as a left or
-    right hand (ours, not the paper's)."""
+    (256 in the paper). ``encoder``: ``vgg`` (the paper's; maps at ``input_size / 8``) or a
+    mobile layout of ``mobile.LAYOUTS`` (``lite0``, ``mediapipe``; maps at ``input_size / 4``).
+    ``refine_stages``: refinement stages after the first (2 in the paper). ``side_head``: also
+    classify the crop as a left or right hand (ours, not the paper's)."""
 
     width: float = 1.0
     input_size: int = 256
     refine_stages: int = 2
     side_head: bool = False
+    encoder: str = "vgg"
 
     def __post_init__(self):
         self.input_size = int(self.input_size)
-        if self.input_size % 8:
-            raise ValueError(f"PoseNet input_size must be a multiple of 8, got {self.input_size}")
+        if self.encoder != "vgg" and self.encoder not in LAYOUTS:
+            raise ValueError(f"PoseNet encoder must be vgg or one of {sorted(LAYOUTS)}, got {self.encoder!r}")
+        multiple = 8 if self.encoder == "vgg" else 16
+        if self.input_size % multiple:
+            raise ValueError(f"PoseNet input_size must be a multiple of {multiple} for the {self.encoder} "
+                             f"encoder, got {self.input_size}")
         if not 0 <= int(self.refine_stages) <= 4:
             raise ValueError(f"PoseNet refine_stages must be 0-4, got {self.refine_stages}")
 
     @property
+    def map_stride(self) -> int:
+        return 8 if self.encoder == "vgg" else 4
+
+    @property
     def map_size(self) -> int:
-        return self.input_size // 8
+        return self.input_size // self.map_stride
 
 
 class PoseNet(nn.Module):
     """Input ``[B, 3, S, S]`` normalised RGB crops; output a list of ``1 + refine_stages``
-    score-map tensors ``[B, 21, S/8, S/8]`` in RHD keypoint order. Inference uses the last.
-    ``forward(x, side=True)`` also returns a ``[B]`` logit of "right hand" (needs ``side_head``)."""
+    score-map tensors ``[B, 21, m, m]`` (``m = config.map_size``) in RHD keypoint order.
+    Inference uses the last. ``forward(x, side=True)`` also returns a ``[B]`` logit of "right
+    hand" (needs ``side_head``)."""
 
     def __init__(self, config: PoseNetConfig):
         super().__init__()
         self.config = config
+        if config.encoder != "vgg":
+            self._build_mobile(config)
+            return
         c = lambda n: scaled(n, config.width)  # noqa: E731
         pool = lambda: nn.MaxPool2d(2, 2)  # noqa: E731
         b1, ch = conv_stack(3, [c(64), c(64)])
@@ -60,13 +78,33 @@ class PoseNet(nn.Module):
                                       nn.AdaptiveAvgPool2d(grid), nn.Flatten(),
                                       nn.Linear(c(128) * grid * grid, 1))
 
+    def _build_mobile(self, config: PoseNetConfig) -> None:
+        width = scaled(128, config.width)
+        self.encoder = MobileEncoder(LAYOUTS[config.encoder])
+        self.decoder = StrideFourDecoder(self.encoder.channels, width)
+        self.stage1 = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
+                                    nn.Conv2d(width, NUM_KEYPOINTS, 1))
+        self.stages = nn.ModuleList([refine_stage(width, NUM_KEYPOINTS) for _ in range(config.refine_stages)])
+        if config.side_head:  # on the stride-16 features: a 4x4 grid from a 128 px crop
+            grid, deep = 4, self.encoder.channels[-1]
+            self.side = nn.Sequential(conv(deep, width, 3, stride=2), nn.AdaptiveAvgPool2d(grid), nn.Flatten(),
+                                      nn.Linear(width * grid * grid, 1))
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features the map stages read, features the side head reads)."""
+        if self.config.encoder == "vgg":
+            encoding = self.encoder(x)
+            return encoding, encoding
+        feats = self.encoder(x)
+        return self.decoder(feats), feats[-1]
+
     @staticmethod
     def _refine(enc: int, hidden: int) -> nn.Sequential:
         layers, ch = conv_stack(enc + NUM_KEYPOINTS, [hidden] * 5, kernel=7)
         return nn.Sequential(*layers, conv(ch, hidden, 1), conv(hidden, NUM_KEYPOINTS, 1, act=False))
 
     def forward(self, x: torch.Tensor, side: bool = False):
-        encoding = self.encoder(x)
+        encoding, deep = self._encode(x)
         maps = [self.stage1(encoding)]
         for stage in self.stages:
             maps.append(stage(torch.cat([maps[-1], encoding], dim=1)))
@@ -74,4 +112,4 @@ class PoseNet(nn.Module):
             return maps
         if not self.config.side_head:
             raise ValueError("this PoseNet has no side head (PoseNetConfig.side_head=False)")
-        return maps, self.side(encoding)[:, 0]
+        return maps, self.side(deep)[:, 0]

@@ -19,7 +19,8 @@ def open_reader(kind: str, root: str | Path | None, split: str = "train", image_
     if kind == "real_hands":
         from training.data.real_hands import RealHandsDataset
 
-        return RealHandsDataset(root, split, size=image_size)
+        # training sees every labelled hand of an image; evaluation its own per-image protocol
+        return RealHandsDataset(root, split, size=image_size, every_hand=split == "train")
     if kind not in READERS:
         raise ValueError(f"unknown data source {kind!r}; expected render or one of {READERS}")
     if root is None:

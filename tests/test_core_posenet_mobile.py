@@ -1,0 +1,49 @@
+"""PoseNet on a mobile encoder: stride-4 maps, every stage supervised, side head; the codec at
+stride 4."""
+import pytest
+import torch
+
+from handpose_live.heatmaps import decode, encode
+from handpose_live.models import PoseNet, PoseNetConfig
+
+
+@pytest.mark.parametrize("refine", [0, 1, 2])
+def test_mobile_posenet_shapes(refine):
+    cfg = PoseNetConfig(width=0.25, input_size=128, refine_stages=refine, side_head=True, encoder="lite0")
+    assert (cfg.map_stride, cfg.map_size) == (4, 32)
+    net = PoseNet(cfg).eval()
+    with torch.no_grad():
+        maps, side = net(torch.zeros(2, 3, 128, 128), side=True)
+    assert len(maps) == 1 + refine
+    assert all(m.shape == (2, 21, 32, 32) for m in maps)
+    assert side.shape == (2,)
+
+
+def test_mobile_input_size_must_divide_by_16():
+    with pytest.raises(ValueError, match="multiple of 16"):
+        PoseNetConfig(input_size=120, encoder="lite0")
+    with pytest.raises(ValueError, match="encoder"):
+        PoseNetConfig(encoder="resnet")
+
+
+def test_every_stage_gets_gradient():
+    net = PoseNet(PoseNetConfig(width=0.25, input_size=64, refine_stages=1, side_head=True, encoder="lite0"))
+    maps, side = net(torch.randn(1, 3, 64, 64), side=True)
+    (sum(m.square().mean() for m in maps) + side.sum()).backward()
+    for name in ("encoder.stem.weight", "decoder.lateral.0.weight", "stage1.2.weight", "stages.0.0.weight",
+                 "side.3.weight"):
+        assert net.get_parameter(name).grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("crop,maps", [(128, 32), (160, 40), (128, 16)])
+def test_codec_round_trip(crop, maps):
+    """Keypoints whose peak is not in an edge cell (sub-cell positions included) come back within
+    0.05 px. (In an edge cell the parabola lacks a neighbour: the decode there is the cell's
+    clamped estimate.)"""
+    g = torch.Generator().manual_seed(0)
+    step = crop / maps
+    kp = torch.rand(3, 21, 2, generator=g) * (crop - 3 * step) + 1.5 * step
+    target = encode(kp, torch.ones(3, 21, dtype=torch.bool), crop, maps)
+    back, conf = decode(target, crop)
+    assert (back - kp).abs().max() < 0.05
+    assert conf.min() > 0.95
