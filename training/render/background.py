@@ -15,6 +15,8 @@ class BackgroundBank:
     def __init__(self, root: Path | None, photo_fraction: float = 0.65):
         self.files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")) \
             if root is not None and Path(root).is_dir() else []
+        held_out = _dev_scenes(Path(root).parent) if self.files else set()
+        self.files = [p for p in self.files if _scene_of(p) not in held_out]
         self.photo_fraction = photo_fraction if self.files else 0.0
         self._cache: dict[Path, np.ndarray] = {}
 
@@ -52,6 +54,23 @@ class BackgroundBank:
         if rng.random() < 0.1:
             out = out[::-1]
         return np.ascontiguousarray(out)
+
+
+def _scene_of(path: Path) -> str | None:
+    """The real_hands group a hand-free crop was cut from (``subhih_handfree/<prefix>pic...``)."""
+    if path.parent.name != "subhih_handfree" or "pic" not in path.name:
+        return None
+    return f"subhih/{path.name.split('pic')[0]}"
+
+
+def _dev_scenes(data_root: Path) -> set[str]:
+    """Groups of the real_hands dev split: their hand-free crops are left out, so no dev scene is
+    trained on (val's were never cut). Empty when real_hands is not beside the backgrounds."""
+    if not (data_root / "real_hands" / "split.json").is_file():
+        return set()
+    from training.data.real_hands import group_of, split_files
+
+    return {group_of(f) for f in split_files(data_root)["dev"]}
 
 
 def colour_jitter(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
