@@ -1,4 +1,4 @@
-"""Square hand crops: box from a region, batched crop-and-resize, and back-projection.
+"""Square hand crops: boxes from keypoints or a region, batched crop-and-resize, and back-projection.
 
 A crop box is ``(cx, cy, side)`` in frame pixels (pixel centres at integer coordinates). Crop
 pixel ``u`` of an ``S``-pixel crop maps to frame ``x = cx + (u - S / 2) * side / S`` — the paper's
@@ -12,19 +12,57 @@ import torch
 import torch.nn.functional as F
 
 # The paper: size x 1.25, scale = clip(256 / size, 0.25, 5) -> window side in [51.2, 1024] px.
+# One clamp for every box (run time and training): ``box_from_bbox`` applies it.
 CROP_ENLARGE = 1.25
 MIN_SIDE_PX = 256 / 5.0
 MAX_SIDE_PX = 256 / 0.25
 
+# Boxes from a HandSegNet region. PoseNet is trained on keypoint boxes (``keypoint_box``: the
+# labelled joints' bbox, longer side x CROP_ENLARGE), but a mask region is wider than the joint
+# centres (palm and finger width, some wrist) and sits lower. These two constants make a region's
+# box match, in expectation, the box training makes from the keypoints of the same hand:
+# side = region bbox longer side x REGION_ENLARGE, centre = region bbox centre + REGION_SHIFT x
+# region bbox longer side (frame x right, y down). Measured with ``scripts/calibrate_region_box.py``
+# (the shipped model's HandSegNet, ``from_pretrained(device="cpu")``, bf16) on real_hands *train*
+# (``load_records(root, "train")``, which then excluded the dev groups): every labelled hand
+# (score >= 0.8) matched to the region whose bbox has the highest IoU with its keypoint bbox,
+# IoU >= 0.3 (2163 of 2746 hands); exp(median over hands of log(1.25 x keypoint side / region
+# side)) = 1.103 and the median of (keypoint-box centre - region centre) / region side =
+# (-0.0116, -0.0440). Per source: sld (100x100, 1417 hands) 1.090, (-0.012, -0.040); subhih
+# (512x384 webcam, 746 hands) 1.186, (-0.011, -0.074); subhih's regions scatter far more (IQR of
+# the log ratio 0.32 vs 0.09), pooled by hand count. Residual on train: median |log side ratio|
+# 0.062 (0.144 with the paper's x1.25), median centre offset / side 0.036 (0.056).
+# tests/test_crop_parity.py checks the agreement on real_hands val.
+REGION_ENLARGE = 1.10
+REGION_SHIFT = (-0.012, -0.044)
 
-def box_from_bbox(bbox_xyxy: np.ndarray, enlarge: float = CROP_ENLARGE,
+
+def box_from_bbox(bbox_xyxy: np.ndarray, enlarge: float = CROP_ENLARGE, shift: tuple[float, float] = (0.0, 0.0),
                   min_side: float = MIN_SIDE_PX, max_side: float = MAX_SIDE_PX) -> np.ndarray:
-    """``[N, 4]`` boxes (x0, y0, x1, y1) -> ``[N, 3]`` crop boxes: centre of the box, side =
-    longer box side x ``enlarge``, clamped to ``[min_side, max_side]``."""
+    """The one crop-box function (run time and training; ``keypoint_box`` and ``region_box`` are
+    its two uses). ``[N, 4]`` boxes (x0, y0, x1, y1) -> ``[N, 3]`` crop boxes: centre of the box
+    plus ``shift`` x its longer side, side = longer box side x ``enlarge``, clamped to
+    ``[min_side, max_side]``."""
     b = np.asarray(bbox_xyxy, dtype=np.float32).reshape(-1, 4)
-    centre = (b[:, :2] + b[:, 2:]) / 2
-    side = np.clip(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) * enlarge, min_side, max_side)
+    longer = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    centre = (b[:, :2] + b[:, 2:]) / 2 + np.asarray(shift, np.float32) * longer[:, None]
+    side = np.clip(longer * enlarge, min_side, max_side)
     return np.concatenate([centre, side[:, None]], axis=1).astype(np.float32)
+
+
+def keypoint_box(points: np.ndarray) -> np.ndarray:
+    """Crop boxes from keypoints, as training makes them (and video mode from a hand's last
+    keypoints): ``[N, K, 2]`` (or ``[K, 2]``) frame px -> ``[N, 3]``; the bbox of all K points
+    (invisible ones too: a hand's extent includes its occluded fingers), x ``CROP_ENLARGE``."""
+    p = np.asarray(points, dtype=np.float32)
+    p = p.reshape(-1, p.shape[-2], 2)
+    return box_from_bbox(np.concatenate([p.min(1), p.max(1)], axis=1))
+
+
+def region_box(bbox_xyxy: np.ndarray) -> np.ndarray:
+    """Crop boxes from HandSegNet region bboxes ``[N, 4]`` (frame px) -> ``[N, 3]``, calibrated to
+    match the keypoint box of the same hand (``REGION_ENLARGE``, ``REGION_SHIFT``)."""
+    return box_from_bbox(bbox_xyxy, REGION_ENLARGE, REGION_SHIFT)
 
 
 def crop_and_resize(image: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:

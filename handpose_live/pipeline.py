@@ -248,8 +248,8 @@ class HandPoseEstimator:
                     crop_box=tuple(float(v) for v in corners))
 
     def _keypoint_box(self, kp_frame_rhd: np.ndarray) -> np.ndarray:
-        lo, hi = kp_frame_rhd.min(0), kp_frame_rhd.max(0)
-        return cropping.box_from_bbox(np.concatenate([lo, hi])[None])[0]
+        """A tracked hand's next crop box from its keypoints ``[21, 2]``: the box training makes."""
+        return cropping.keypoint_box(kp_frame_rhd)[0]
 
     # ------------------------------------------------------------------ modes
     def _process_images(self, frames, sides) -> list[list[Hand]]:
@@ -257,7 +257,7 @@ class HandPoseEstimator:
         self.last_masks = [mask for _, mask in segmented]
         boxes, hand_sides, meta = [], [], []
         for i, (regions, _) in enumerate(segmented):
-            b = cropping.box_from_bbox(np.array([r.bbox for r in regions]).reshape(-1, 4))
+            b = cropping.region_box(np.array([r.bbox for r in regions]).reshape(-1, 4))
             boxes.append(b)
             for r, box in zip(regions, b):
                 hand_sides.append(sides[i])
@@ -302,7 +302,7 @@ class HandPoseEstimator:
             (regions, mask), = self._segment([frame])
             fresh = [r for r in regions if find_track(r.bbox, kept) < 0]
             fresh = fresh[: det.max_hands - len(kept)]
-            boxes = cropping.box_from_bbox(np.array([r.bbox for r in fresh]).reshape(-1, 4))
+            boxes = cropping.region_box(np.array([r.bbox for r in fresh]).reshape(-1, 4))
             outputs = self._pose([frame], [boxes], [side_hint] * len(fresh), [r.side for r in fresh])
             for r, box, (kp, conf, xyz, side, p_right) in zip(fresh, boxes, outputs):
                 j = find_track(r.bbox, self._lost)

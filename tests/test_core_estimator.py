@@ -48,10 +48,11 @@ def test_image_mode_finds_hands_where_they_are_on_frames_of_different_sizes():
     sides = sorted(h.side for h in results[0])
     assert sides == ["left", "right"]
     right = next(h for h in results[0] if h.side == "right")
-    # every keypoint at the crop centre -> the centre of the red square, in frame pixels
-    assert right.keypoints_2d.mean(0) == pytest.approx([140, 250], abs=6)
+    # every keypoint at the crop centre -> the centre of the red square (plus the region box's
+    # calibrated shift x its longer side, 100 px), in frame pixels
+    assert right.keypoints_2d.mean(0) == pytest.approx(np.add([140, 250], np.multiply(crop.REGION_SHIFT, 100)), abs=6)
     (x0, y0, x1, y1) = right.crop_box
-    assert (x1 - x0) == pytest.approx(100 * 1.25, rel=0.1)  # longer side x 1.25
+    assert (x1 - x0) == pytest.approx(100 * crop.REGION_ENLARGE, rel=0.1)  # longer side x region factor
     left_small = results[1][0]
     assert left_small.side == "left"
     assert left_small.keypoints_2d.mean(0) == pytest.approx([50, 60], abs=4)
@@ -169,7 +170,7 @@ def test_bf16_matches_fp32_geometry():
 def test_crop_box_is_reported_in_frame_pixels():
     est = fake_estimator()
     hand = est.process([frame_with_squares(200, 300, [((100, 50, 160, 150), RED)])])[0][0]
-    expected = crop.box_corners(crop.box_from_bbox(np.array([[100, 50, 160, 150]])))[0]
+    expected = crop.box_corners(crop.region_box(np.array([[100, 50, 160, 150]])))[0]
     assert np.allclose(hand.crop_box, expected, atol=3)
 
 

@@ -13,15 +13,14 @@ from handpose_live.heatmaps import encode
 def runtime_crop_boxes(kp2d: torch.Tensor, visible: torch.Tensor, centre_noise: float = 0.0,
                        scale_range: tuple[float, float] = (1.0, 1.0),
                        generator: torch.Generator | None = None) -> torch.Tensor:
-    """``[B, 3]`` crop boxes as the run time makes them (keypoint box, longer side x 1.25), with
-    noise: centre shifted by ``centre_noise`` x side (Gaussian), side scaled by U(scale_range).
-    Training follows the run time's crops rather than the paper's ground-truth crop (centred on
-    kp 12), so PoseNet sees in training what the app feeds it.
+    """``[B, 3]`` crop boxes as the run time makes them from keypoints (``crop.keypoint_box``: the
+    one box function and clamp the estimator uses; its region boxes are calibrated to match these),
+    with noise on top: centre shifted by ``centre_noise`` x side (Gaussian), side scaled by
+    U(scale_range). Training follows the run time's crops rather than the paper's ground-truth crop
+    (centred on kp 12), so PoseNet sees in training what the app feeds it.
     Invisible keypoints count too: a hand's extent includes its occluded fingers."""
-    lo, hi = kp2d.min(1).values, kp2d.max(1).values
-    centre = (lo + hi) / 2
-    side = (hi - lo).max(-1).values * cropping.CROP_ENLARGE
-    side = side.clamp(cropping.MIN_SIDE_PX / 2, cropping.MAX_SIDE_PX)
+    boxes = torch.from_numpy(cropping.keypoint_box(kp2d.detach().float().cpu().numpy())).to(kp2d.device)
+    centre, side = boxes[:, :2], boxes[:, 2]
     b = kp2d.shape[0]
     if centre_noise > 0:
         centre = centre + torch.randn(b, 2, generator=generator) * centre_noise * side[:, None]
