@@ -53,9 +53,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--side-weight", type=float, default=stages.SIDE_LOSS_WEIGHT,
                     help="posenet: weight of the side head's loss")
     ap.add_argument("--encoder", choices=("vgg", *sorted(LAYOUTS)), default=None,
-                    help="posenet: the paper's VGG-like encoder (maps at stride 8) or a mobile one (stride 4)")
+                    help="posenet/handseg: the paper's VGG-like encoder or a mobile one (outputs at stride 4); "
+                         "lifting: the PoseNet encoder whose map size the lifting nets are trained for")
     ap.add_argument("--pretrained", action="store_true",
-                    help="posenet: initialise the mobile encoder from its pretrained start (lite0: ImageNet "
+                    help="posenet/handseg: initialise the mobile encoder from its pretrained start (lite0: ImageNet "
                          "EfficientNet-Lite0; mediapipe: MediaPipe Hands' landmark network); needs "
                          "requirements-train.txt")
     ap.add_argument("--init", type=Path, default=None,
@@ -117,12 +118,14 @@ def apply_overrides(config: ModelConfig, args) -> None:
     if args.side_head:
         config.posenet.side_head = True
     if args.encoder is not None:
-        config.posenet.encoder = args.encoder
-        config.posenet.__post_init__()  # the encoder may need another input-size multiple
+        section = config.handsegnet if args.stage == "handseg" else config.posenet
+        section.encoder = args.encoder
+        section.__post_init__()  # the encoder may need another input-size multiple
 
 
 def load_pretrained_encoder(net: torch.nn.Module, encoder: str) -> None:
-    """Initialise PoseNet's mobile encoder from its pretrained start (``training/pretrained``)."""
+    """Initialise a network's mobile encoder (PoseNet's or HandSegNet's) from its pretrained
+    start (``training/pretrained``)."""
     if encoder == "lite0":
         from .pretrained.lite0 import encoder_state_dict
 
@@ -134,7 +137,7 @@ def load_pretrained_encoder(net: torch.nn.Module, encoder: str) -> None:
     else:
         raise ValueError(f"--pretrained: no pretrained start for the {encoder!r} encoder")
     net.encoder.load_state_dict(state)
-    print(f"posenet: encoder initialised from the {encoder} start ({len(state)} tensors)", flush=True)
+    print(f"{type(net).__name__}: encoder initialised from the {encoder} start ({len(state)} tensors)", flush=True)
 
 
 def load_matching(net: torch.nn.Module, state: dict, name: str) -> None:
@@ -189,9 +192,10 @@ def main(argv=None) -> int:
         for k, net in nets.items():
             load_matching(net, init["networks"][k], k)
     elif args.pretrained:
-        if args.stage != "posenet":
-            raise SystemExit("--pretrained applies to --stage posenet")
-        load_pretrained_encoder(nets["posenet"], config.posenet.encoder)
+        if args.stage == "lifting":
+            raise SystemExit("--pretrained applies to --stage posenet and handseg")
+        name = stages.NETWORKS[args.stage][0]
+        load_pretrained_encoder(nets[name], getattr(config, name).encoder)
     for net in nets.values():
         net.to(device).train()
     params = [p for net in nets.values() for p in net.parameters()]

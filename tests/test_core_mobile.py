@@ -47,3 +47,29 @@ def test_codec_round_trip(crop, maps):
     back, conf = decode(target, crop)
     assert (back - kp).abs().max() < 0.05
     assert conf.min() > 0.95
+
+
+def test_mobile_handsegnet_logits_at_input_size():
+    from handpose_live.models import HandSegNet, HandSegNetConfig
+
+    cfg = HandSegNetConfig(width=0.25, input_size=(128, 160), num_classes=3, encoder="mediapipe")
+    net = HandSegNet(cfg).eval()
+    with torch.no_grad():
+        logits = net(torch.zeros(2, 3, 128, 160))
+    assert logits.shape == (2, 3, 128, 160)
+    with pytest.raises(ValueError, match="multiples of 16"):
+        HandSegNetConfig(input_size=(120, 160), encoder="lite0")
+
+
+def test_pretrained_start_reaches_handsegnet(monkeypatch):
+    """--pretrained loads the start into whichever network the stage trains."""
+    from handpose_live.models import HandSegNet, HandSegNetConfig
+    from handpose_live.models.mobile import LAYOUTS, MobileEncoder
+    from training import train
+
+    source = MobileEncoder(LAYOUTS["lite0"]).state_dict()
+    fake = type("M", (), {"encoder_state_dict": staticmethod(lambda *a: source)})
+    monkeypatch.setitem(__import__("sys").modules, "training.pretrained.lite0", fake)
+    net = HandSegNet(HandSegNetConfig(width=0.25, input_size=(64, 80), encoder="lite0"))
+    train.load_pretrained_encoder(net, "lite0")
+    assert all(torch.equal(net.encoder.state_dict()[k], v) for k, v in source.items())
