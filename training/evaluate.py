@@ -139,6 +139,20 @@ def summarise(r: dict) -> dict:
     return out
 
 
+def match_hands(preds: list[dict], labels: list[dict]) -> list[int]:
+    """For each label, the index of the reported hand it takes, or -1: the nearest in mean
+    keypoint distance, when that is under ``MATCH_WITHIN_DIAG`` x the label's bbox diagonal."""
+    kps = [np.asarray(p["kp"], np.float64)[:, :2] for p in preds]
+    out = []
+    for lab in labels:
+        gt = np.asarray(lab["kp"], np.float64)[:, :2]
+        diag = max(float(np.linalg.norm(gt.max(0) - gt.min(0))), 1e-6)
+        dists = [np.linalg.norm(p - gt, axis=1).mean() for p in kps]
+        j = int(np.argmin(dists)) if dists else -1
+        out.append(j if j >= 0 and dists[j] < MATCH_WITHIN_DIAG * diag else -1)
+    return out
+
+
 def _real_hands_image_scores(images: list[dict]) -> dict:
     """``score_real_images`` for one set of images (one source, or all)."""
     found = false = 0
@@ -146,12 +160,10 @@ def _real_hands_image_scores(images: list[dict]) -> dict:
     for im in images:
         preds = [np.asarray(p["kp"], np.float64)[:, :2] for p in im["preds"]]
         used = set()
-        for lab in im["labels"]:
+        for lab, j in zip(im["labels"], match_hands(im["preds"], im["labels"])):
             gt = np.asarray(lab["kp"], np.float64)[:, :2]
             diag = max(float(np.linalg.norm(gt.max(0) - gt.min(0))), 1e-6)
-            dists = [np.linalg.norm(p - gt, axis=1).mean() for p in preds]
-            j = int(np.argmin(dists)) if dists else -1
-            hit = j >= 0 and dists[j] < MATCH_WITHIN_DIAG * diag
+            hit = j >= 0
             sides.append(lab["side"])
             side_ok.append(hit and im["preds"][j]["side"] == lab["side"])
             if hit:

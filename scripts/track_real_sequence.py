@@ -1,0 +1,79 @@
+"""Tracking on real video: a subhih recording sequence of real_hands played as a folder in video
+mode (frames in name order), scored against the labels.
+
+    python scripts/track_real_sequence.py --group 35_ --group 46_ [--model M]
+
+Per sequence: hands found (the evaluation's matching rule), false hands per frame, PCK@0.1 of the
+diagonal, and track-id switches: a labelled hand (told apart by its side: one left and one right
+hand at most per frame) matched in two successive matched frames by tracks of different ids.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
+from training.data.paths import data_root  # noqa: E402
+from training.data.real_hands import kept_hands, label_side  # noqa: E402
+from training.evaluate import match_hands, score_real_images  # noqa: E402
+
+
+def sequence_records(root: Path, split: str, group: str) -> list[dict]:
+    wanted = {f for f in json.loads((root / "real_hands" / "split.json").read_text())[split]
+              if f.split("/")[-1].startswith(f"{group}pic")}
+    recs = [json.loads(line) for line in (root / "real_hands" / "labels_mediapipe.jsonl").read_text().splitlines()]
+    return sorted((r for r in recs if r["file"] in wanted), key=lambda r: r["file"])
+
+
+def track(est: HandPoseEstimator, root: Path, records: list[dict]) -> dict:
+    est.reset()
+    images, last_id, switches, frames = [], {}, 0, 0
+    for rec in records:
+        frame = cv2.imread(str(root / rec["file"]), cv2.IMREAD_COLOR)
+        hands = est.process([frame])[0]
+        frames += 1
+        labels = [{"kp": [k[:2] for k in h["kp"]], "side": label_side(h)} for h in kept_hands(rec)]
+        preds = [{"kp": h.keypoints_2d, "side": h.side, "track_id": h.track_id} for h in hands]
+        for lab, j in zip(labels, match_hands(preds, labels)):
+            if j < 0:
+                continue
+            tid = preds[j]["track_id"]
+            if lab["side"] in last_id and last_id[lab["side"]] != tid:
+                switches += 1
+            last_id[lab["side"]] = tid
+        if labels:
+            images.append({"source": "subhih", "labels": labels, "preds": preds})
+    scores = score_real_images(images)["overall"]
+    return {"frames": frames, "labelled_frames": len(images), "hands": scores["hands"],
+            "found": scores["found"], "false_hands_per_frame": scores["false_hands_per_image"],
+            "pck@0.1diag": scores["pck@0.1diag"], "track_id_switches": switches}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--split", default="val")
+    ap.add_argument("--group", action="append", required=True, help="subhih sequence prefix, e.g. 35_")
+    args = ap.parse_args()
+    cv2.setNumThreads(1)
+    root = data_root()
+    est = HandPoseEstimator.from_pretrained(args.model, device="cpu", mode="video")
+    for group in args.group:
+        records = sequence_records(root, args.split, group)
+        if not records:
+            print(f"{group}: no frames in {args.split}", file=sys.stderr)
+            return 2
+        r = track(est, root, records)
+        print(f"model {est.model_name}, subhih {args.split} sequence {group!r}: " + json.dumps(
+            {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
