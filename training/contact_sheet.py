@@ -4,9 +4,11 @@ that data and labels agree.
     python -m training.contact_sheet --source render --n 16 --out sheet.png
     python -m training.contact_sheet --source rhd --root /path/to/RHD_published_v2 --out rhd.png
 
-Sources: render (on the fly), written (our layout), rhd, freihand (need --root), real_hands
-(--root defaults to $HANDPOSE_DATA). Mask tint: left hand blue, right hand red. Bones in the
-skeleton's finger colours; hollow circles mark keypoints labelled invisible.
+Sources: render (on the fly), written (our layout), rhd, freihand (need --root), real_hands,
+handfree, real_paste (--root defaults to $HANDPOSE_DATA; real_hands draws the precomputed masks of
+training/data/hand_masks.py when their cache exists). Mask tint: left hand blue, right hand red,
+ignored pixels (255) yellow. Bones in the skeleton's finger colours; hollow circles mark keypoints
+labelled invisible; a sample without a visible keypoint (handfree) draws none.
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ import numpy as np
 
 from handpose_live.skeleton import BONES, FINGER_OF, FINGER_COLORS_BGR, WRIST_COLOR_BGR, bone_color_bgr, rhd_to_user
 
-SOURCES = ("render", "written", "rhd", "freihand", "real_hands")
-_TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np.float32)}
+SOURCES = ("render", "written", "rhd", "freihand", "real_hands", "handfree", "real_paste")
+_TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np.float32),
+             255: np.array([0, 230, 255], np.float32)}  # left, right, ignore
 
 
 def open_source(source: str, root: Path | None, size: int, split: str | None = None, seed: int = 0):
@@ -30,7 +33,7 @@ def open_source(source: str, root: Path | None, size: int, split: str | None = N
         return RenderedHands(length=1_000_000, seed=seed, size=size)
     from training.data.readers import open_reader
 
-    return open_reader(source, root, split=split or "train", image_size=size)
+    return open_reader(source, root, split=split or "train", image_size=size, seed=seed)
 
 
 def draw_sample(sample: dict) -> np.ndarray:
@@ -38,7 +41,8 @@ def draw_sample(sample: dict) -> np.ndarray:
     bgr = cv2.cvtColor(sample["image_rgb"], cv2.COLOR_RGB2BGR).astype(np.float32)
     for label, tint in _TINT_BGR.items():
         sel = sample["mask"] == label
-        bgr[sel] = 0.75 * bgr[sel] + 0.25 * tint
+        a = 0.4 if label == 255 else 0.25
+        bgr[sel] = (1 - a) * bgr[sel] + a * tint
     tile = np.clip(bgr, 0, 255).astype(np.uint8)
     for label, tint in _TINT_BGR.items():  # outline, so the pixels underneath stay readable
         contours, _ = cv2.findContours((sample["mask"] == label).astype(np.uint8), cv2.RETR_EXTERNAL,
@@ -50,6 +54,8 @@ def draw_sample(sample: dict) -> np.ndarray:
     for kp_key, vis_key in hands:
         kp = rhd_to_user(np.asarray(sample[kp_key], np.float64))
         vis = rhd_to_user(np.asarray(sample[vis_key])[:, None], axis=0)[:, 0]
+        if not vis.any():  # no hand (handfree): nothing to draw
+            continue
         pts = [tuple(int(round(v * 4)) for v in p) for p in kp]
         for parent, child in BONES:
             cv2.line(tile, pts[parent], pts[child], bone_color_bgr(child), 1, cv2.LINE_AA, shift=2)
@@ -57,7 +63,11 @@ def draw_sample(sample: dict) -> np.ndarray:
             colour = WRIST_COLOR_BGR if FINGER_OF[k] < 0 else FINGER_COLORS_BGR[FINGER_OF[k]]
             cv2.circle(tile, p, 2 * 4, colour, -1 if vis[k] else 1, cv2.LINE_AA, shift=2)
     side = "L" if int(sample["side"]) == 0 else "R"
+    if not np.asarray(sample["visible"]).any():
+        side = "no hand"
     text = f"{sample['source']} {side}" + (" coarse" if bool(sample.get("mask_coarse", False)) else "")
+    if (sample["mask"] == 255).all():
+        text += " all-ignore"
     cv2.putText(tile, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 2, cv2.LINE_AA)
     cv2.putText(tile, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
     return tile
@@ -80,8 +90,10 @@ def contact_sheet(samples: list[dict], columns: int = 4) -> np.ndarray:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", choices=SOURCES, required=True)
-    ap.add_argument("--root", type=Path, default=None, help="data folder (written, rhd, freihand, real_hands)")
-    ap.add_argument("--split", default=None, help="reader split (rhd: training/evaluation; real_hands: train/val)")
+    ap.add_argument("--root", type=Path, default=None,
+                    help="data folder (written, rhd, freihand; real_hands, handfree, real_paste: the shared data)")
+    ap.add_argument("--split", default=None,
+                    help="reader split (rhd: training/evaluation; real_hands: train/dev/val; handfree: train/dev)")
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--size", type=int, default=256, help="tile size, px (samples are letterboxed)")
     ap.add_argument("--seed", type=int, default=0, help="render seed, and which samples to pick")

@@ -17,7 +17,7 @@ from .data.augment import augment
 # Keys every source provides; the mixture keeps only these so samples of any source collate.
 CONTRACT_KEYS = ("image_rgb", "mask", "mask_valid", "mask_coarse", "keypoints_2d", "visible",
                  "keypoints_3d", "has_3d", "has_3d_camera", "K", "side", "weight")
-PSEUDO_LABEL_SOURCES = {"real_hands"}  # labels from another model: trained with a robust loss
+PSEUDO_LABEL_SOURCES = {"real_hands", "real_paste"}  # labels from another model: trained with a robust loss
 RENDER_VAL_SEED = 1_000_003  # rendered validation samples use seeds training never draws
 RENDER_TRAIN_LENGTH = 1 << 30
 
@@ -37,7 +37,9 @@ def parse_spec(spec: str) -> list[tuple[str, str | None, float]]:
 
 def open_source(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
     """One map-style dataset (``spec`` without weight): render, render_poses (keypoints only, for
-    the lifting stage), real_hands, written=DIR, rhd=DIR, freihand=DIR."""
+    the lifting stage), real_hands, handfree (hand-free crops: hard negatives for HandSegNet),
+    real_paste (real hands pasted onto hand-free photos; needs the hand_masks cache), written=DIR,
+    rhd=DIR, freihand=DIR. ``render:1,real_hands:1,handfree:0.3`` mixes them."""
     (kind, root, _), = parse_spec(spec)
     if kind in ("render", "render_poses"):
         from .render.dataset import RenderedHands
@@ -48,7 +50,7 @@ def open_source(spec: str, split: str, image_size: int, seed: int = 0) -> Datase
         return kind_class(length=RENDER_TRAIN_LENGTH if split == "train" else 2000, seed=base, size=image_size)
     from .data import readers
 
-    return readers.open_reader(kind, root, split=split, image_size=image_size)
+    return readers.open_reader(kind, root, split=split, image_size=image_size, seed=seed)
 
 
 class Mixture(IterableDataset):

@@ -5,14 +5,22 @@ import torch
 import torch.nn.functional as F
 
 
+IGNORE_INDEX = 255  # mask value of an unlabelled pixel (training/data/sample.py: IGNORE_LABEL)
+
+
 def segmentation_loss(logits: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Per-pixel softmax cross-entropy. ``mask`` ``[B, H, W]`` labels 0 bg, 1 left, 2 right; a
-    2-class model sees both hands as class 1. ``weight`` ``[B]`` (0 = no mask for that sample)."""
+    """Per-pixel softmax cross-entropy. ``mask`` ``[B, H, W]`` labels 0 bg, 1 left, 2 right,
+    ``IGNORE_INDEX`` (255) no label; a 2-class model sees both hands as class 1. Each sample's
+    loss is the mean over its labelled pixels; ``weight`` ``[B]`` (0 = no mask for that sample);
+    a sample without a labelled pixel counts as weight 0."""
     target = mask.long()
+    ignored = target == IGNORE_INDEX
     if logits.shape[1] == 2:
-        target = (target > 0).long()
-    per_pixel = F.cross_entropy(logits.float(), target, reduction="none")
-    per_sample = per_pixel.flatten(1).mean(1)
+        target = torch.where(ignored, target, (target > 0).long())
+    per_pixel = F.cross_entropy(logits.float(), target, reduction="none", ignore_index=IGNORE_INDEX)
+    labelled = (~ignored).flatten(1).sum(1)
+    per_sample = per_pixel.flatten(1).sum(1) / labelled.clamp_min(1)
+    weight = weight * (labelled > 0)
     return (per_sample * weight).sum() / weight.sum().clamp_min(1e-6)
 
 

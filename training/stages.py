@@ -128,7 +128,8 @@ def posenet_step(nets, batch, config: ModelConfig, rng, device, noise=CropNoise(
         return {"loss": loss}
     stages, side_logit = nets["posenet"](crops.to(device), side=True)
     loss_maps = keypoint_map_loss(stages, maps.to(device), vis.to(device), weight, robust)
-    loss_side = side_loss(side_logit, batch["side"].to(device), weight)
+    has_hand = batch["visible"].bool().any(1).float().to(device)  # hand-free samples: no side to learn
+    loss_side = side_loss(side_logit, batch["side"].to(device), weight * has_hand)
     return {"loss": loss_maps + side_weight * loss_side, "loss_maps": loss_maps, "loss_side": loss_side}
 
 

@@ -3,21 +3,26 @@ from __future__ import annotations
 
 import numpy as np
 
-_SWAP_LABELS = np.array([0, 2, 1], np.uint8)  # mask 1 (left) <-> 2 (right)
+from .sample import IGNORE_LABEL
+
+_SWAP_LABELS = np.arange(256, dtype=np.uint8)  # mask 1 (left) <-> 2 (right); 0 and 255 (ignore) stay
+_SWAP_LABELS[[1, 2]] = [2, 1]
 
 
 def hflip(sample: dict) -> dict:
     """Mirror a sample left-right: a left hand becomes a right hand.
 
-    Image and mask columns reverse, mask labels 1 <-> 2, ``side`` flips, x -> W-1-x, 3D x is
-    negated and K's principal point moves to W-1-cx (so K @ xyz still lands on the keypoints).
+    Image and mask columns reverse, mask labels 1 <-> 2 (0 and the ignore label 255 stay),
+    ``side`` flips, x -> W-1-x, 3D x is negated and K's principal point moves to W-1-cx (so
+    K @ xyz still lands on the keypoints).
     """
     w = sample["image_rgb"].shape[1]
     out = dict(sample)
     out["image_rgb"] = np.ascontiguousarray(sample["image_rgb"][:, ::-1])
     mask = sample["mask"]
-    if mask.max(initial=0) > 2:
-        raise ValueError(f"hflip expects mask labels 0/1/2, found {int(mask.max())}")
+    bad = (mask > 2) & (mask != IGNORE_LABEL)
+    if bad.any():
+        raise ValueError(f"hflip expects mask labels 0/1/2/{IGNORE_LABEL}, found {int(mask[bad].max())}")
     out["mask"] = np.ascontiguousarray(_SWAP_LABELS[mask[:, ::-1]])
     out["side"] = np.int64(1 - int(sample["side"]))
     if "side_other" in sample and int(sample["side_other"]) >= 0:

@@ -1,7 +1,9 @@
 """Open any reader by name: ``open_reader("rhd", "/data/RHD_published_v2", split="train", image_size=256)``.
 
 Generic splits ``train``/``val`` map onto each data set's own names (RHD and FreiHAND:
-training/evaluation; real_hands: split.json's train/val). ``image_size`` letterboxes every
+training/evaluation; real_hands: split.json's train/val, and dev). ``handfree`` (hand-free crops as
+hard negatives) and ``real_paste`` (real hands pasted onto them) read the shared data folder like
+real_hands (``$HANDPOSE_DATA`` unless ``=ROOT`` is given). ``image_size`` letterboxes every
 sample to a square so batches of any source collate; None keeps native sizes.
 """
 from __future__ import annotations
@@ -10,17 +12,27 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-READERS = ("real_hands", "written", "rhd", "freihand")
+READERS = ("real_hands", "handfree", "real_paste", "written", "rhd", "freihand")
 _NATIVE_SPLIT = {"train": "training", "val": "evaluation", "training": "training", "evaluation": "evaluation"}
 
 
-def open_reader(kind: str, root: str | Path | None, split: str = "train", image_size: int | None = None) -> Dataset:
-    """A torch Dataset of sample dicts (training/data/sample.py) for ``kind`` in ``READERS``."""
+def open_reader(kind: str, root: str | Path | None, split: str = "train", image_size: int | None = None,
+                seed: int = 0) -> Dataset:
+    """A torch Dataset of sample dicts (training/data/sample.py) for ``kind`` in ``READERS``
+    (``seed``: real_paste's, which composes its samples)."""
     if kind == "real_hands":
         from training.data.real_hands import RealHandsDataset
 
         # training sees every labelled hand of an image; evaluation its own per-image protocol
         return RealHandsDataset(root, split, size=image_size, every_hand=split == "train")
+    if kind == "handfree":
+        from training.data.handfree import HandFreeCrops
+
+        return HandFreeCrops(root, split, size=image_size)
+    if kind == "real_paste":
+        from training.data.real_paste import RealPaste
+
+        return RealPaste(root, split, size=image_size or 256, seed=seed)
     if kind not in READERS:
         raise ValueError(f"unknown data source {kind!r}; expected render or one of {READERS}")
     if root is None:

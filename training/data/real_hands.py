@@ -3,7 +3,9 @@
 Filtering (see the data README): hands with ``score < 0.8`` are dropped; the 15 ``sld`` images
 with two detections of one hand are dropped; images left without a hand are skipped.
 ``handedness_mirrored`` assumes a selfie image, so it is swapped for these unmirrored photos.
-The mask is drawn from the keypoints (``mask_coarse`` True). 3D = MediaPipe world coordinates,
+The mask: the precomputed one of ``training/data/hand_masks.py`` (``mask_coarse`` False; 255 =
+ignore) when its cache is there (``$HANDPOSE_MASK_CACHE``, else ``data_cache/hand_masks``), else
+drawn from the keypoints (``mask_coarse`` True). 3D = MediaPipe world coordinates,
 metres, hand-centred (``has_3d_camera`` False).
 
 Splits: ``val`` and ``train`` from ``real_hands/split.json``, with ``dev`` carved out of train for
@@ -26,6 +28,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from handpose_live.skeleton import user_to_rhd
+from training.data import hand_masks
 from training.data.coarse_mask import draw_coarse_mask
 from training.data.paths import data_root
 from training.data.resize import maybe_letterbox
@@ -161,12 +164,19 @@ def split_summary(root: Path) -> dict:
 
 
 class RealHandsDataset(Dataset):
-    """One sample per image (primary = the largest hand), or per hand with ``every_hand``."""
+    """One sample per image (primary = the largest hand), or per hand with ``every_hand``.
+
+    ``mask_cache``: folder of precomputed masks (``hand_masks``); None = the default
+    (``hand_masks.default_cache()``), False = always the coarse keypoint mask. The precomputed
+    masks are used when that folder holds a finished run (its ``meta.json``)."""
 
     def __init__(self, root: str | Path | None = None, split: str = "train", size: int | None = None,
-                 min_score: float = MIN_SCORE, every_hand: bool = False):
+                 min_score: float = MIN_SCORE, every_hand: bool = False,
+                 mask_cache: str | Path | None | bool = None):
         self.root = Path(root) if root is not None else data_root()
         self.size = size
+        cache = hand_masks.default_cache() if mask_cache is None else mask_cache
+        self.mask_cache = Path(cache) if cache is not False and hand_masks.cache_ready(cache) else None
         self.records = load_records(self.root, split, min_score)
         self.items = [(r, k) for r in self.records for k in (range(len(r["hands"])) if every_hand else [None])]
 
@@ -182,9 +192,12 @@ class RealHandsDataset(Dataset):
         image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         hands = rec["hands"]
         kps = [np.asarray(h["kp"], np.float32)[:, :2] for h in hands]
-        mask = np.zeros(image.shape[:2], np.uint8)
-        for h, kp in zip(hands, kps):
-            draw_coarse_mask(mask, kp, MASK_LABEL[_SIDE_OF_MIRRORED[h["handedness_mirrored"]]])
+        if self.mask_cache is not None:
+            mask = hand_masks.read_mask(self.mask_cache, rec["file"], image.shape[:2])
+        else:
+            mask = np.zeros(image.shape[:2], np.uint8)
+            for h, kp in zip(hands, kps):
+                draw_coarse_mask(mask, kp, MASK_LABEL[_SIDE_OF_MIRRORED[h["handedness_mirrored"]]])
         if hand_index is None:
             hand_index = int(np.argmax([np.prod(kp.max(0) - kp.min(0)) for kp in kps]))
         hand = hands[hand_index]
@@ -193,7 +206,7 @@ class RealHandsDataset(Dataset):
         visible = (kp2d[:, 0] >= 0) & (kp2d[:, 0] <= w - 1) & (kp2d[:, 1] >= 0) & (kp2d[:, 1] <= h - 1)
         sample = {
             "image_rgb": image, "mask": mask,
-            "mask_valid": np.bool_(True), "mask_coarse": np.bool_(True),
+            "mask_valid": np.bool_(True), "mask_coarse": np.bool_(self.mask_cache is None),
             "keypoints_2d": kp2d.astype(np.float32), "visible": visible,
             "keypoints_3d": user_to_rhd(np.asarray(hand["world_m"], np.float32)),
             "has_3d": np.bool_(True), "has_3d_camera": np.bool_(False), "K": PLACEHOLDER_K.copy(),

@@ -2,7 +2,8 @@
 
 Fields (numpy, fixed shapes per dataset for a fixed image size, torch ``default_collate``-able):
 
-- ``image_rgb`` (H,W,3) uint8 RGB; ``mask`` (H,W) uint8: 0 background, 1 left hand, 2 right hand.
+- ``image_rgb`` (H,W,3) uint8 RGB; ``mask`` (H,W) uint8: 0 background, 1 left hand, 2 right hand,
+  ``IGNORE_LABEL`` (255) a pixel without a label (no loss; real_hands' precomputed masks).
 - ``mask_valid`` bool: False when the data set has no mask; ``mask_coarse`` bool: derived from keypoints.
 - Primary hand, RHD order: ``keypoints_2d`` (21,2) float32 px (x, y; pixel centres at integers);
   ``visible`` (21,) bool; ``keypoints_3d`` (21,3) float32 metres, camera frame (x right, y down,
@@ -21,6 +22,7 @@ NUM_KEYPOINTS = 21
 PLACEHOLDER_K = np.eye(3, dtype=np.float32)
 LEFT, RIGHT = 0, 1
 MASK_LABEL = {LEFT: 1, RIGHT: 2}
+IGNORE_LABEL = 255  # mask value of a pixel the segmentation loss skips
 
 # key -> (dtype, shape); "HW" stands for the image size.
 FIELDS = {
@@ -59,8 +61,10 @@ def check_sample(sample: dict) -> None:
     if not isinstance(mask, np.ndarray) or mask.shape != image.shape[:2] or mask.dtype != np.uint8:
         raise ValueError(f"mask must be a {image.shape[:2]} uint8 array, got "
                          f"{getattr(mask, 'shape', None)} {getattr(mask, 'dtype', type(mask))}")
-    if mask.max(initial=0) > 2:
-        raise ValueError(f"mask labels must be 0 (background), 1 (left) or 2 (right); found {int(mask.max())}")
+    bad = (mask > 2) & (mask != IGNORE_LABEL)
+    if bad.any():
+        raise ValueError(f"mask labels must be 0 (background), 1 (left), 2 (right) or {IGNORE_LABEL} (ignore); "
+                         f"found {int(mask[bad].max())}")
     fields = dict(FIELDS, **(OTHER_FIELDS if "has_other" in sample else {}))
     for key, (dtype, shape) in fields.items():
         value = sample.get(key)
