@@ -87,9 +87,15 @@ def default_cache() -> Path:
     return Path(env) if env else DEFAULT_CACHE
 
 
-def cache_ready(cache: str | Path | None) -> bool:
-    """Whether ``cache`` holds a complete run of this module (its ``meta.json`` is written last)."""
-    return cache is not None and (Path(cache) / META).is_file()
+def cache_ready(cache: str | Path | None, root: str | Path | None = None) -> bool:
+    """Whether ``cache`` holds a complete run of this module (its ``meta.json`` is written last)
+    and, with ``root``, one made from that data root (another root's photos share file names)."""
+    if cache is None or not (Path(cache) / META).is_file():
+        return False
+    if root is None:
+        return True
+    made_from = json.loads((Path(cache) / META).read_text()).get("data_root")
+    return made_from == str(Path(root).resolve())
 
 
 def mask_file(cache: str | Path, file: str) -> Path:
@@ -284,6 +290,7 @@ def write_cache(root: Path, out: Path, threads: int = 1, limit: int | None = Non
     n = max(1, len(rows))
     hands = [h for r in index for h in r["hands"]]
     meta = {
+        "data_root": str(Path(root).resolve()),
         "version": MASK_VERSION, "model": "mediapipe 0.10.21 selfie_segmentation.tflite",
         "model_sha256": _sha256(seg.model_path), "person_threshold": PERSON_THRESHOLD,
         "hand_radius": HAND_RADIUS, "context_radius": CONTEXT_RADIUS, "miss_radius": MISS_RADIUS,

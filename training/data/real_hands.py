@@ -176,7 +176,7 @@ class RealHandsDataset(Dataset):
         self.root = Path(root) if root is not None else data_root()
         self.size = size
         cache = hand_masks.default_cache() if mask_cache is None else mask_cache
-        self.mask_cache = Path(cache) if cache is not False and hand_masks.cache_ready(cache) else None
+        self.mask_cache = Path(cache) if cache is not False and hand_masks.cache_ready(cache, self.root) else None
         self.records = load_records(self.root, split, min_score)
         self.items = [(r, k) for r in self.records for k in (range(len(r["hands"])) if every_hand else [None])]
 
