@@ -133,7 +133,7 @@ def load_pretrained_encoder(net: torch.nn.Module, encoder: str) -> None:
     elif encoder == "mediapipe":
         from .pretrained.mediapipe_landmark import encoder_state_dict, fetch_tflite
 
-        state = encoder_state_dict(fetch_tflite(Path("data_cache/pretrained")))
+        state = encoder_state_dict(fetch_tflite())
     else:
         raise ValueError(f"--pretrained: no pretrained start for the {encoder!r} encoder")
     net.encoder.load_state_dict(state)
