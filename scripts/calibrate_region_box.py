@@ -29,17 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from handpose_live import crop as cropping  # noqa: E402
 from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
+from handpose_live.tracking import iou  # noqa: E402
 from training.data.paths import data_root  # noqa: E402
 from training.data.real_hands import load_records  # noqa: E402
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of one ``[4]`` box with ``[N, 4]`` boxes (x0, y0, x1, y1)."""
-    x0, y0 = np.maximum(a[0], b[:, 0]), np.maximum(a[1], b[:, 1])
-    x1, y1 = np.minimum(a[2], b[:, 2]), np.minimum(a[3], b[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda r: (r[..., 2] - r[..., 0]) * (r[..., 3] - r[..., 1])  # noqa: E731
-    return inter / np.maximum(area(a) + area(b) - inter, 1e-6)
 
 
 @torch.inference_mode()
@@ -59,7 +51,7 @@ def matched_pairs(est: HandPoseEstimator, root: Path, split: str, min_iou: float
             for hand in rec["hands"]:
                 kp = np.asarray(hand["kp"], np.float64)[:, :2]
                 kb = np.concatenate([kp.min(0), kp.max(0)])
-                o = iou(kb, boxes)
+                o = np.array([iou(kb, b) for b in boxes])
                 j = int(np.argmax(o))
                 if o[j] >= min_iou:
                     reg.append(boxes[j])

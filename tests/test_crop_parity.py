@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from handpose_live import crop
+from handpose_live.tracking import iou
 from training.data.paths import data_root
 from training.targets import runtime_crop_boxes
 
@@ -60,14 +61,6 @@ def test_training_boxes_are_keypoint_boxes_with_noise_on_top():
 
 
 # ---------------------------------------------------------------- parity on real_hands val
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x0, y0 = np.maximum(a[0], b[:, 0]), np.maximum(a[1], b[:, 1])
-    x1, y1 = np.minimum(a[2], b[:, 2]), np.minimum(a[3], b[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda r: (r[..., 2] - r[..., 0]) * (r[..., 3] - r[..., 1])  # noqa: E731
-    return inter / np.maximum(area(a) + area(b) - inter, 1e-6)
-
-
 @pytest.mark.data
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_REAL_HANDS, reason="shared data (real_hands) not present")
@@ -97,7 +90,7 @@ def test_region_boxes_match_training_keypoint_boxes_on_val():
                 kp = torch.from_numpy(s["keypoints_2d"])[None]
                 bboxes = np.stack([r.bbox for r in regions])
                 kp_bbox = np.concatenate([kp[0].numpy().min(0), kp[0].numpy().max(0)])
-                overlap = _iou(kp_bbox, bboxes)
+                overlap = np.array([iou(kp_bbox, b) for b in bboxes])
                 j = int(np.argmax(overlap))
                 if overlap[j] < 0.3:
                     continue
