@@ -35,6 +35,7 @@ from handpose_live.pipeline import HandPoseEstimator
 from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_MIDDLE_PIP, rhd_to_user, user_to_rhd
 
 from . import metrics as M
+from .data.image_file import read_bgr
 from .data.paths import data_root
 from .data_mix import open_source, parse_spec
 from .targets import runtime_crop_boxes
@@ -226,9 +227,7 @@ def collect_real_images(est: HandPoseEstimator, root: Path, records: list[dict],
 
     images = []
     for rec in tqdm(records, desc="evaluate", dynamic_ncols=True):
-        frame = cv2.imread(str(root / rec["file"]), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise ValueError(f"cannot read image {root / rec['file']}")
+        frame = read_bgr(root / rec["file"])
         labels = [{"kp": np.asarray(h["kp"], np.float32)[:, :2], "side": label_side(h)} for h in rec["hands"]]
         if gt_crop:
             kps = torch.from_numpy(user_to_rhd(np.stack([lab["kp"] for lab in labels])))

@@ -15,6 +15,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from handpose_live.skeleton import user_to_rhd
+from training.data.image_file import read_rgb
 from training.data.resize import maybe_letterbox
 from training.data.sample import MASK_LABEL, RIGHT, no_other_hand, project
 
@@ -42,10 +43,7 @@ class FreiHANDDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         path = self.images[index]
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read image {path}")
-        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        image = read_rgb(path)
         h, w = image.shape[:2]
         label = int(path.stem) % len(self.xyz)
         xyz = user_to_rhd(self.xyz[label])

@@ -55,6 +55,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from training.data.image_file import read_rgb
 from training.data.paths import REPO_ROOT, data_root
 
 IGNORE = 255
@@ -266,10 +267,7 @@ def write_cache(root: Path, out: Path, threads: int = 1, limit: int | None = Non
     index = []
     for i, rec in enumerate(rows):
         t = time.perf_counter()
-        bgr = cv2.imread(str(root / rec["file"]), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read image {root / rec['file']}")
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        rgb = read_rgb(root / rec["file"])
         t_read += time.perf_counter() - t
         person = seg(rgb) > PERSON_THRESHOLD
         t = time.perf_counter()

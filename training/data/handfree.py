@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from training.data.image_file import read_rgb
 from training.data.paths import data_root
 from training.data.resize import maybe_letterbox
 from training.data.sample import NUM_KEYPOINTS, PLACEHOLDER_K, no_other_hand
@@ -73,7 +73,4 @@ class HandFreeCrops(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         path = self.files[index]
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read image {path}")
-        return maybe_letterbox(empty_sample(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), "handfree"), self.size)
+        return maybe_letterbox(empty_sample(read_rgb(path), "handfree"), self.size)

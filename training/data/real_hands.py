@@ -23,13 +23,13 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
 from handpose_live.skeleton import user_to_rhd
 from training.data import hand_masks
 from training.data.coarse_mask import draw_coarse_mask
+from training.data.image_file import read_rgb
 from training.data.paths import data_root
 from training.data.resize import maybe_letterbox
 from training.data.sample import LEFT, MASK_LABEL, PLACEHOLDER_K, RIGHT, no_other_hand
@@ -186,10 +186,7 @@ class RealHandsDataset(Dataset):
     def __getitem__(self, index: int) -> dict:
         rec, hand_index = self.items[index]
         path = self.root / rec["file"]
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise ValueError(f"cannot read image {path}")
-        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        image = read_rgb(path)
         hands = rec["hands"]
         kps = [np.asarray(h["kp"], np.float32)[:, :2] for h in hands]
         if self.mask_cache is not None:

@@ -29,6 +29,7 @@ from torch.utils.data import Dataset
 
 from handpose_live.skeleton import user_to_rhd
 from training.data import hand_masks
+from training.data.image_file import read_bgr
 from training.data.paths import data_root
 from training.data.real_hands import PSEUDO_LABEL_WEIGHT, label_side, load_records
 from training.data.sample import LEFT, MASK_LABEL, PLACEHOLDER_K, RIGHT, no_other_hand
@@ -65,9 +66,7 @@ def paste_hands(root: Path, split: str, cache: Path) -> list[tuple[dict, int]]:
 def cut_out(root: Path, cache: Path, rec: dict, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hand ``k`` of ``rec``: RGB crop, its alpha (bool) and its 21 keypoints (user order) in
     crop px."""
-    bgr = cv2.imread(str(root / rec["file"]), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise ValueError(f"cannot read image {root / rec['file']}")
+    bgr = read_bgr(root / rec["file"])
     mask = hand_masks.read_mask(cache, rec["file"], bgr.shape[:2])
     kps = [np.asarray(h["kp"], np.float64)[:, :2] for h in rec["hands"]]
     label = MASK_LABEL[RIGHT if label_side(rec["hands"][k]) == "right" else LEFT]
