@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from handpose_live.checkpoint import resolve_model_dir  # noqa: E402
 from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
 from training.data.paths import data_root  # noqa: E402
-from training.data.real_hands import kept_hands, label_side, load_records, source_of  # noqa: E402
+from training.data.real_hands import label_side, load_records, source_of  # noqa: E402
 from training.evaluate import match_hands  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.0, 0.81, 0.05), 2)
@@ -37,7 +37,7 @@ def collect(est: HandPoseEstimator, root: Path, split: str) -> list[dict]:
     for rec in load_records(root, split):
         frame = cv2.imread(str(root / rec["file"]), cv2.IMREAD_COLOR)
         hands = est.process([frame])[0]
-        labels = [{"kp": np.asarray(h["kp"], np.float32)[:, :2], "side": label_side(h)} for h in kept_hands(rec)]
+        labels = [{"kp": np.asarray(h["kp"], np.float32)[:, :2], "side": label_side(h)} for h in rec["hands"]]
         preds = [{"kp": h.keypoints_2d, "side": h.side} for h in hands]
         match = match_hands(preds, labels)
         rows.append({"source": source_of(rec["file"]), "scores": [h.score for h in hands],
