@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="model name under assets/models or folder (default: shipped)")
     ap.add_argument("--model-complexity", type=int, default=1, choices=(0, 1), help="MediaPipe's (default 1)")
     ap.add_argument("--device", default="cpu", help="our device (default cpu: MediaPipe's Python package is CPU-only)")
-    ap.add_argument("--precision", default="auto", help="our precision (default auto: bf16 on capable CPUs)")
+    ap.add_argument("--precision", default="auto", help="our precision (default auto: bf16 where it measures faster than fp32)")
     ap.add_argument("--threads", type=int, default=0,
                     help="0 = torch/cv2 defaults as in the app; N = torch and cv2 threads in ours, cv2 in MediaPipe's")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"shared data folder (default {DEFAULT_DATA})")

@@ -160,6 +160,39 @@ def test_bad_device_and_precision_are_value_errors():
             HandPoseEstimator(config, build_networks(config), device="cuda")
 
 
+def test_auto_precision_on_cpu_picks_bf16_only_when_it_measures_faster(monkeypatch):
+    from handpose_live.pipeline import resolve_precision
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    seconds = {None: 0.020}
+    probe = lambda dtype: seconds[dtype]  # noqa: E731
+    seconds[torch.bfloat16] = 0.028  # slower (AVX-512 without AMX): fp32
+    assert resolve_precision("auto", cpu, probe) is None
+    seconds[torch.bfloat16] = 0.019  # faster, but within the margin: fp32
+    assert resolve_precision("auto", cpu, probe) is None
+    seconds[torch.bfloat16] = 0.010  # clearly faster: bf16
+    assert resolve_precision("auto", cpu, probe) is torch.bfloat16
+    assert resolve_precision("fp32", cpu, probe) is None and resolve_precision("bf16", cpu, probe) is torch.bfloat16
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert resolve_precision("auto", cpu, lambda dtype: 0.0) is None
+
+
+def test_time_networks_runs_both_networks_at_the_model_sizes():
+    from handpose_live.pipeline import time_networks
+
+    config = preset("tiny")
+    nets = build_networks(config)
+    shapes = {"handsegnet": [], "posenet": []}
+    for name in shapes:
+        nets[name].register_forward_hook(lambda m, inp, out, name=name: shapes[name].append(tuple(inp[0].shape)))
+    seconds = time_networks(nets, config, torch.device("cpu"), torch.contiguous_format, None, repeats=2)
+    assert seconds > 0
+    s = config.posenet.input_size
+    assert shapes["handsegnet"] == [(1, 3, *config.handsegnet.input_size)] * 3
+    assert shapes["posenet"] == [(2, 3, s, s)] * 3
+
+
 def test_bf16_matches_fp32_geometry():
     frame = frame_with_squares(240, 320, [((100, 60, 180, 160), RED)])
     a = fake_estimator(precision="fp32").process([frame])[0][0]
