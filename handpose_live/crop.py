@@ -19,11 +19,13 @@ MAX_SIDE_PX = 256 / 0.25
 
 # Boxes from a HandSegNet region. PoseNet is trained on keypoint boxes (``keypoint_box``: the
 # labelled joints' bbox, longer side x CROP_ENLARGE), but a mask region is wider than the joint
-# centres (palm and finger width, some wrist) and sits lower. These two constants make a region's
+# centres (palm and finger width, some wrist) and sits lower. Two numbers make a region's
 # box match, in expectation, the box training makes from the keypoints of the same hand:
 # side = region bbox longer side x REGION_ENLARGE, centre = region bbox centre + REGION_SHIFT x
-# region bbox longer side (frame x right, y down). The constants depend on the HandSegNet that
-# draws the regions; measured with ``scripts/calibrate_region_box.py`` for the shipped model
+# region bbox longer side (frame x right, y down). They depend on the HandSegNet that draws the
+# regions, so each model folder stores its own (``DetectionConfig.region_enlarge`` /
+# ``region_shift``; ``scripts/calibrate_region_box.py --write`` measures and stores them); the
+# values below are the defaults, measured with that script for the shipped model
 # (light-cpu-run3, whose HandSegNet learnt real hand outlines; bf16 CPU) on real_hands *train*
 # (dev groups excluded): every labelled hand (score >= 0.8) matched to the region whose bbox has
 # the highest IoU with its keypoint bbox, IoU >= 0.3 (2724 of 2746 hands); exp(median over hands
@@ -58,10 +60,12 @@ def keypoint_box(points: np.ndarray) -> np.ndarray:
     return box_from_bbox(np.concatenate([p.min(1), p.max(1)], axis=1))
 
 
-def region_box(bbox_xyxy: np.ndarray) -> np.ndarray:
+def region_box(bbox_xyxy: np.ndarray, enlarge: float = REGION_ENLARGE,
+               shift: tuple[float, float] = REGION_SHIFT) -> np.ndarray:
     """Crop boxes from HandSegNet region bboxes ``[N, 4]`` (frame px) -> ``[N, 3]``, calibrated to
-    match the keypoint box of the same hand (``REGION_ENLARGE``, ``REGION_SHIFT``)."""
-    return box_from_bbox(bbox_xyxy, REGION_ENLARGE, REGION_SHIFT)
+    match the keypoint box of the same hand (a model's ``DetectionConfig.region_enlarge`` /
+    ``region_shift``; default ``REGION_ENLARGE``, ``REGION_SHIFT``)."""
+    return box_from_bbox(bbox_xyxy, enlarge, tuple(shift))
 
 
 def crop_and_resize(image: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tensor:

@@ -9,6 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from .canonical import DEFAULT_BONE_LENGTH_M
+from .crop import REGION_ENLARGE, REGION_SHIFT, region_box
 from .models import HandSegNetConfig, LiftingConfig, PoseNetConfig
 
 FORMAT_VERSION = 1
@@ -25,6 +26,20 @@ class DetectionConfig:
     min_score: float = 0.15  # hands scoring below this are not reported
     track_min_confidence: float = 0.35  # mean keypoint score below which a track is lost
     redetect_interval: int = 10  # frames between searches for new hands while tracking
+    # crop box from a HandSegNet region: side = region's longer side x region_enlarge, centre
+    # shifted by region_shift x that side; calibrated per HandSegNet (crop.py, calibrate_region_box.py)
+    region_enlarge: float = REGION_ENLARGE
+    region_shift: tuple[float, float] = REGION_SHIFT
+
+    def __post_init__(self):
+        self.region_shift = tuple(float(v) for v in self.region_shift)
+        if len(self.region_shift) != 2 or not 0.5 <= float(self.region_enlarge) <= 2.0:
+            raise ValueError(f"detection region_enlarge must be 0.5-2 and region_shift two numbers, got "
+                             f"{self.region_enlarge!r}, {self.region_shift!r}")
+
+    def region_box(self, bbox_xyxy):
+        """Crop boxes ``[N, 3]`` from region bboxes ``[N, 4]`` with this model's calibration."""
+        return region_box(bbox_xyxy, self.region_enlarge, self.region_shift)
 
 
 @dataclass

@@ -291,7 +291,7 @@ class HandPoseEstimator:
         self.last_masks = [mask for _, mask in segmented]
         boxes, hand_sides, meta = [], [], []
         for i, (regions, _) in enumerate(segmented):
-            b = cropping.region_box(np.array([r.bbox for r in regions]).reshape(-1, 4))
+            b = self.config.detection.region_box(np.array([r.bbox for r in regions]).reshape(-1, 4))
             boxes.append(b)
             for r, box in zip(regions, b):
                 hand_sides.append(sides[i])
@@ -336,7 +336,7 @@ class HandPoseEstimator:
             (regions, mask), = self._segment([frame])
             fresh = [r for r in regions if find_track(r.bbox, kept) < 0]
             fresh = fresh[: det.max_hands - len(kept)]
-            boxes = cropping.region_box(np.array([r.bbox for r in fresh]).reshape(-1, 4))
+            boxes = self.config.detection.region_box(np.array([r.bbox for r in fresh]).reshape(-1, 4))
             outputs = self._pose([frame], [boxes], [side_hint] * len(fresh), [r.side for r in fresh])
             for r, box, (kp, conf, xyz, side, p_right) in zip(fresh, boxes, outputs):
                 j = find_track(r.bbox, self._lost)

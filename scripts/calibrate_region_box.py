@@ -9,15 +9,18 @@ labelled keypoints, IoU >= ``--min-iou``), and the script prints, over the match
 * ``shift``: the median offset (keypoint-box centre - region-bbox centre) / region bbox longer side,
   per axis (frame x right, y down).
 
-These are ``crop.REGION_ENLARGE`` / ``crop.REGION_SHIFT``. Calibrate on ``train`` (the default);
-``--split val`` checks what the parity test checks. ``--apply`` measures the residual with the
-current constants (boxes from ``crop.region_box`` vs ``crop.keypoint_box``).
+These are a model's ``detection.region_enlarge`` / ``region_shift`` (defaults
+``crop.REGION_ENLARGE`` / ``crop.REGION_SHIFT``); ``--write`` stores the values over all sources in
+the model folder's config.json. Calibrate on ``train`` (the default); ``--split val`` checks what the
+parity test checks. ``--apply`` measures the residual with the model's current values (boxes from
+its ``detection.region_box`` vs ``crop.keypoint_box``).
 
-    .venv/bin/python scripts/calibrate_region_box.py [--split train] [--limit N] [--apply]
+    .venv/bin/python scripts/calibrate_region_box.py [--model DIR] [--split train] [--limit N] [--apply] [--write]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -28,6 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from handpose_live import crop as cropping  # noqa: E402
+from handpose_live.checkpoint import resolve_model_dir  # noqa: E402
 from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
 from handpose_live.tracking import iou  # noqa: E402
 from training.data.paths import data_root  # noqa: E402
@@ -75,9 +79,13 @@ def main() -> None:
     ap.add_argument("--split", default="train")
     ap.add_argument("--min-iou", type=float, default=0.3)
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--apply", action="store_true", help="residuals with the current crop.py constants")
+    ap.add_argument("--apply", action="store_true", help="residuals with the model's current calibration")
+    ap.add_argument("--model", default=None, help="model folder (default: the shipped model)")
+    ap.add_argument("--write", action="store_true", help="store the values over all sources in the model's config.json")
     args = ap.parse_args()
-    est = HandPoseEstimator.from_pretrained(device="cpu")
+    cv2.setNumThreads(1)
+    est = HandPoseEstimator.from_pretrained(args.model, device="cpu")
+    measured = {}
     reg, kpb, src, n_hands = matched_pairs(est, args.data, args.split, args.min_iou, args.limit)
     print(f"{args.split}: {len(reg)} of {n_hands} labelled hands matched to a region (IoU >= {args.min_iou}),"
           f" precision {est.precision}")
@@ -85,11 +93,12 @@ def main() -> None:
         r, k = reg[keep], kpb[keep]
         log_ratio = np.log(cropping.CROP_ENLARGE * longer(k) / longer(r))
         shift = (centre(k) - centre(r)) / longer(r)[:, None]
+        measured[name] = (float(np.exp(np.median(log_ratio))), tuple(float(v) for v in np.median(shift, axis=0)))
         print(f"  {name:7s} n={keep.sum():5d}  enlarge={np.exp(np.median(log_ratio)):.4f} "
               f"(mean-log {np.exp(log_ratio.mean()):.4f}, IQR of log {np.subtract(*np.percentile(log_ratio, [75, 25])):.3f})"
               f"  shift x={np.median(shift[:, 0]):+.4f} y={np.median(shift[:, 1]):+.4f}")
         if args.apply:
-            rb = cropping.region_box(r)
+            rb = est.config.detection.region_box(r)
             kb = cropping.keypoint_box(np.stack([k[:, :2], k[:, 2:]], 1))
             lr = np.abs(np.log(rb[:, 2] / kb[:, 2]))
             off = np.linalg.norm(rb[:, :2] - kb[:, :2], axis=1) / kb[:, 2]
@@ -102,6 +111,14 @@ def main() -> None:
             print(f"          uncalibrated (x1.25, no shift): median |log side ratio| {np.median(lr0):.4f}, "
                   f"median signed {np.median(np.log(raw[:, 2] / kb[:, 2])):+.4f}, "
                   f"median centre offset/side {np.median(off0):.4f}")
+    if args.write:
+        path = resolve_model_dir(args.model) / "config.json"
+        config = json.loads(path.read_text())
+        enlarge, shift = measured["all"]
+        config["detection"]["region_enlarge"] = round(enlarge, 3)
+        config["detection"]["region_shift"] = [round(v, 3) for v in shift]
+        path.write_text(json.dumps(config, indent=2) + "\n")
+        print(f"wrote region_enlarge {enlarge:.3f}, region_shift ({shift[0]:+.3f}, {shift[1]:+.3f}) to {path}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 PoseNet is trained on boxes made from the labelled keypoints (``training.targets.runtime_crop_boxes``
 = ``crop.keypoint_box`` + noise); in image mode the estimator boxes HandSegNet's mask regions
-(``crop.region_box``). The calibration of ``region_box`` (``crop.REGION_ENLARGE``/``REGION_SHIFT``,
-measured on real_hands train with ``scripts/calibrate_region_box.py``) is checked here on val.
+(``crop.region_box`` with the model's ``DetectionConfig.region_enlarge``/``region_shift``,
+measured on real_hands train with ``scripts/calibrate_region_box.py``), checked here on val.
 """
 import numpy as np
 import pytest
@@ -41,6 +41,26 @@ def test_keypoint_and_region_boxes_are_the_one_function():
     # a region box is smaller than the paper's x1.25 (the mask is wider than the joints), same clamp
     assert 1.0 < crop.REGION_ENLARGE < crop.CROP_ENLARGE
     assert crop.region_box(np.array([[0, 0, 3, 3]]))[0, 2] == pytest.approx(crop.MIN_SIDE_PX)
+
+
+def test_region_calibration_belongs_to_the_model_and_survives_its_config(tmp_path):
+    from handpose_live.model_config import DetectionConfig, ModelConfig
+
+    bbox = np.array([[10, 20, 50, 100]])
+    default = DetectionConfig()
+    assert np.allclose(default.region_box(bbox), crop.region_box(bbox))
+    config = ModelConfig(detection=DetectionConfig(region_enlarge=1.2, region_shift=[0.1, -0.05]))
+    back = ModelConfig.from_dict(config.to_dict())
+    assert back.detection.region_shift == (0.1, -0.05)
+    assert back.detection.region_box(bbox)[0].tolist() == pytest.approx([30 + 8, 60 - 4, 96])
+    # a config written before the calibration was stored keeps the defaults
+    d = config.to_dict()
+    del d["detection"]["region_enlarge"], d["detection"]["region_shift"]
+    assert ModelConfig.from_dict(d).detection.region_enlarge == crop.REGION_ENLARGE
+    with pytest.raises(ValueError, match="region"):
+        DetectionConfig(region_enlarge=5.0)
+    with pytest.raises(ValueError, match="region"):
+        DetectionConfig(region_shift=(0.1,))
 
 
 def test_training_boxes_are_keypoint_boxes_with_noise_on_top():
@@ -95,7 +115,7 @@ def test_region_boxes_match_training_keypoint_boxes_on_val():
                 if overlap[j] < 0.3:
                     continue
                 # the estimator's box for this region, exactly as _process_images makes it
-                region_boxes.append(crop.region_box(bboxes[j][None])[0])
+                region_boxes.append(est.config.detection.region_box(bboxes[j][None])[0])
                 train_boxes.append(runtime_crop_boxes(kp, torch.from_numpy(s["visible"])[None])[0].numpy())
     rb, tb = np.array(region_boxes), np.array(train_boxes)
     matched = len(rb) / len(data)

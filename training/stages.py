@@ -108,7 +108,7 @@ def handseg_crop_boxes(handsegnet, batch, config: ModelConfig, device, fallback:
         centre = (lo + hi) / 2
         inside = [r for r in regions if r.bbox[0] <= centre[0] <= r.bbox[2] and r.bbox[1] <= centre[1] <= r.bbox[3]]
         if inside:
-            boxes[i] = torch.from_numpy(cropping.region_box(inside[0].bbox[None])[0])
+            boxes[i] = torch.from_numpy(config.detection.region_box(inside[0].bbox[None])[0])
     return boxes
 
 
