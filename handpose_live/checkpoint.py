@@ -14,11 +14,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .assets import ASSETS_DIR, MODELS_DIR  # noqa: F401  (re-exported)
 from .model_config import ModelConfig, preset
 from .models import HandSegNet, PoseNet, PosePrior, ViewPoint
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-MODELS_DIR = ASSETS_DIR / "models"
 DEFAULT_MODEL = "default"
 NETWORKS = ("handsegnet", "posenet", "poseprior", "viewpoint")
 HOW_TO_GET = ("Install the project's weights under assets/models/ (they ship with the repository), "
@@ -43,6 +42,13 @@ def build_networks(config: ModelConfig) -> dict[str, nn.Module]:
     }
 
 
+def list_models() -> list[str]:
+    """Names of the model folders under ``assets/models`` (those with a ``config.json``)."""
+    if not MODELS_DIR.is_dir():
+        return []
+    return sorted(d.name for d in MODELS_DIR.iterdir() if (d / "config.json").is_file())
+
+
 def resolve_model_dir(path: str | Path | None) -> Path:
     """``None`` = the shipped default; a name = a folder under ``assets/models``; else a folder."""
     if path is None:
@@ -54,10 +60,9 @@ def resolve_model_dir(path: str | Path | None) -> Path:
     if not p.exists() and (MODELS_DIR / str(path)).exists():
         p = MODELS_DIR / str(path)
     if not p.is_dir():
-        names = sorted(d.name for d in MODELS_DIR.glob("*") if (d / "config.json").is_file())
         raise ModelNotFoundError(
             f"Model {str(path)!r} not found: not a folder, nor a name under {MODELS_DIR} "
-            f"(installed: {', '.join(names) or 'none'}). {HOW_TO_GET}")
+            f"(installed: {', '.join(list_models()) or 'none'}). {HOW_TO_GET}")
     return p
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "assets" / "demo"
+from .assets import DEMO_DIR
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 FOLDER_FPS = 30.0  # nominal frame rate of an image folder (for smoothing timestamps)

@@ -2,7 +2,8 @@
 # Install handpose-live into ./.venv (and the system libraries Qt needs, when we may apt-get).
 #   bash scripts/install.sh          # the app
 #   bash scripts/install.sh --dev    # the app + test tools (Xvfb, pytest, pytest-qt, pytest-xvfb)
-#                                    # + the training requirements (requirements-train.txt)
+#                                    # + the training requirements (pyproject.toml's extra "train")
+# The project is installed editable from pyproject.toml (the one list of dependencies).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,8 +41,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if [ $dev = 1 ]; then
   # the tests also check the training-time converters of pretrained starts
-  .venv/bin/python -m pip install -q -r requirements-dev.txt -r requirements-train.txt
+  .venv/bin/python -m pip install -q -e ".[dev,train]"
 else
-  .venv/bin/python -m pip install -q -r requirements.txt
+  .venv/bin/python -m pip install -q -e .
 fi
 echo "install.sh: ready (.venv/bin/python)"

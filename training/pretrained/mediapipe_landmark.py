@@ -14,7 +14,7 @@
   stem so the encoder takes ours, ``x = rgb / 255 - 0.5 = z - 0.5`` (stem bias += 0.5 * sum of its
   weights; the stem pads with -0.5, MediaPipe's zero, so the padding is exact as well).
 
-Training-time only (``requirements-train.txt``). Weights derived from this network are a derived
+Training-time only (pyproject.toml's extra ``train``). Weights derived from this network are a derived
 work of Google's Apache-2.0 model: see NOTICE and LICENSES/Apache-2.0.txt.
 
     python -m training.pretrained.mediapipe_landmark   # fetch, convert, print exactness numbers
@@ -135,7 +135,7 @@ def _tflite():
         import tflite
     except ImportError:
         raise RuntimeError("reading .tflite files needs the training requirements: "
-                           ".venv/bin/pip install -r requirements-train.txt") from None
+                           '.venv/bin/pip install -e ".[train]"') from None
     return tflite
 
 
