@@ -1,7 +1,8 @@
-"""Headless batch processing and CSV export: ``python main.py --headless …`` / ``--export-csv``.
+"""Headless batch processing and CSV export: ``handpose-live --headless …`` / ``--export-csv``.
 
-``main(argv)`` parses its own flags (``build_parser()``), prints one ``error: …`` line on stderr
-for every bad input and returns a non-zero exit code instead of raising.
+``main(argv)`` parses its flags (``build_parser()``: the shared ``cli.common_parser()`` + batch
+flags), prints one ``error: …`` line on stderr for every bad input and returns the exit code of
+``cli``'s convention instead of raising: 2 for usage and bad input, 1 for a failure while running.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
@@ -21,7 +21,7 @@ from tqdm import tqdm
 from .session import RecordingError, SessionFormatError, SessionWriter, export_csv
 from .session.format import STATUS_FAILED, STATUS_INTERRUPTED
 from .session.writer import check_new_session_folder
-from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, OneLineParser
+from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, MODES, PROG, OneLineParser, common_parser
 from .drawing import draw_hands
 from .sources import FrameSource, ImageFolderSource, SourceError, open_source
 
@@ -29,22 +29,18 @@ IMAGE_FOLDER_VIDEO_FPS = 10.0  # frame rate of the annotated video of an image f
 
 
 class BatchError(Exception):
-    """A user-facing problem; its message is printed as one line."""
+    """Usage or bad input (exit 2); its message is printed as one line."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="main.py", description="Process a source without a window, or export CSV.")
+    p = OneLineParser(prog=PROG, parents=[common_parser()],
+                      description="Process a source without a window, or export CSV. " + MODES)
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--headless", action="store_true", help="process --source into --out")
     mode.add_argument("--export-csv", metavar="SESSION_DIR",
                       help="write SESSION_DIR/keypoints.csv (one row per frame x hand x keypoint)")
-    p.add_argument("--source", help="video file, image folder, or camera index")
     p.add_argument("--out", metavar="DIR", help="new session folder (must not exist or be empty)")
-    p.add_argument("--model", default=None, help="model folder (default: the installed model)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, … (default auto)")
-    p.add_argument("--precision", default="auto", help="auto, fp32, fp16, bf16 (default auto)")
     p.add_argument("--batch-size", type=int, default=8, help="frames per inference batch (files)")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
     p.add_argument("--raw-video", action="store_true", help="also store the unannotated video")
     p.add_argument("--hand-side", choices=("left", "right"), default=None,
                    help="side of every hand (required by models that cannot tell left from right: "
@@ -93,12 +89,8 @@ def _chunks(items: Iterator[_Item], size: int, limit: int | None) -> Iterator[li
 
 def load_estimator(model: str | None, device: str, precision: str, mode: str):
     """The pipeline's ``HandPoseEstimator``; model problems become ``BatchError``."""
-    if model is not None and not Path(model).exists():
-        raise BatchError(f"model not found: {model}")
-    try:
-        from .pipeline import HandPoseEstimator
-    except ImportError as e:
-        raise BatchError(f"the hand pose estimator is not available: {e}") from e
+    from .pipeline import HandPoseEstimator  # torch: only once the arguments are checked
+
     try:
         return HandPoseEstimator.from_pretrained(
             path=model, device=device, precision=precision, mode=mode
@@ -112,8 +104,6 @@ def _check_args(args) -> None:
         raise BatchError("--headless needs --source (video, image folder or camera) and --out DIR")
     if args.batch_size < 1:
         raise BatchError(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise BatchError(f"--max-frames must be >= 1, got {args.max_frames}")
     try:
         check_new_session_folder(args.out)
     except (FileExistsError, RecordingError) as exc:
@@ -129,7 +119,7 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
         # stable; image-folder files are independent: image mode
         mode = "image" if isinstance(src, ImageFolderSource) else "video"
         factory = estimator_factory or load_estimator
-        est = factory(args.model, args.device, args.precision, mode)
+        est = factory(args.model, args.device or "auto", args.precision, mode)
         if not getattr(est, "estimates_side", True) and args.hand_side is None:
             raise BatchError(f"model {est.model_name} tells only hand from background: "
                              "pass --hand-side left or --hand-side right")
@@ -200,11 +190,17 @@ def main(argv: list[str] | None = None, *, estimator_factory: Callable | None = 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if on_main_thread else None
     try:
         if args.export_csv is not None:
-            path = export_csv(args.export_csv)
+            try:
+                path = export_csv(args.export_csv)
+            except FileNotFoundError as e:  # the session folder named on the command line
+                raise BatchError(str(e)) from None
             print(f"wrote {path}")
             return EXIT_OK
         return run_headless(args, estimator_factory)
-    except (BatchError, SourceError, SessionFormatError, OSError) as e:  # OSError: I/O problems
+    except (BatchError, SourceError, SessionFormatError) as e:  # usage or bad input
+        sys.stderr.write(f"error: {e}\n")
+        return EXIT_USAGE
+    except OSError as e:  # I/O failing while running
         sys.stderr.write(f"error: {e}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:

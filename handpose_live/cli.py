@@ -1,9 +1,15 @@
-"""Command line of ``main.py``: the window's flags, and which flags hand over to batch mode.
+"""Command line of ``handpose-live`` (``main.py``): the flags every mode shares, the window's
+flags, and which flags hand over to batch mode.
 
-``main.py --headless …`` and ``--export-csv …`` run without a window in ``handpose_live.batch``
-(which parses its own flags); everything else opens a window with the flags of
-``build_parser()``: the live window, or with ``--replay DIR`` the replay window. Bad input
-exits with one ``error: …`` line, never a traceback.
+``--headless …`` and ``--export-csv …`` run without a window in ``handpose_live.batch``;
+everything else opens a window with the flags of ``build_parser()``: the live window, or with
+``--replay DIR`` the replay window. Both parsers take the shared flags from ``common_parser()``,
+so they are checked the same way. Bad input exits with one ``error: …`` line, never a traceback.
+
+Exit codes, the same in every mode: 0 done; 2 usage or bad input (a bad flag, a missing or
+unreadable source, model or session, an output folder that is not new), before any work starts;
+1 a failure while running (a recording that cannot be written, a disk that fills); 130
+interrupted (Ctrl+C, SIGTERM).
 """
 from __future__ import annotations
 
@@ -14,10 +20,6 @@ import sys
 BATCH_FLAGS = ("--headless", "--export-csv")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class UsageError(Exception):
-    """Bad command-line input; the message is printed as one line."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -56,22 +58,36 @@ def _resolution(text: str) -> str:
     return text.lower()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The window's flags. (Batch flags live in ``handpose_live.batch.build_parser``.)"""
-    p = OneLineParser(prog="main.py", description="Live 3D hand tracking from a webcam, video or images. "
-                f"Without a window: {', '.join(BATCH_FLAGS)} (see main.py --headless --help).")
+PROG = "handpose-live"
+MODES = (f"Modes: the live window (default); --replay DIR, a recorded session in the replay window; "
+         f"--headless --source S --out DIR, without a window into a session folder; --export-csv DIR, "
+         f"a session's keypoints as CSV (see {PROG} --headless --help). "
+         "Exit codes: 0 done, 2 usage or bad input, 1 failure while running, 130 interrupted.")
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """The flags every mode shares, checked the same way (a parent parser, no --help)."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--source", help="camera index (e.g. 0), video file or image folder "
-                   "(default: the last camera; the demo clip when there is no camera)")
-    p.add_argument("--device", type=_device, default=None,
-                   help="auto, cpu, cuda or cuda:N (default: the last choice, else auto)")
+                   "(window default: the last camera; the demo clip when there is no camera)")
     p.add_argument("--model", default=None,
                    help="a model name under assets/models or a model folder (default: default)")
+    p.add_argument("--device", type=_device, default=None,
+                   help="auto, cpu, cuda or cuda:N (default: the window's last choice, else auto)")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
-                   help="inference precision (default auto: fp16 on CUDA; on a CPU bf16 where it measures faster than fp32)")
-    p.add_argument("--resolution", type=_resolution, default=None,
-                   help="camera capture size WxH, e.g. 1280x720 (default: the last choice)")
+                   help="inference precision (default auto: fp16 on CUDA; on a CPU bf16 where it measures "
+                        "faster than fp32)")
     p.add_argument("--max-frames", type=_positive, default=None, metavar="N",
                    help="process N frames (or the whole source if shorter), then exit 0")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The window's flags (the shared ones + the window's). Batch flags: ``batch.build_parser``."""
+    p = OneLineParser(prog=PROG, parents=[common_parser()],
+                      description="Live 3D hand tracking from a webcam, video or images. " + MODES)
+    p.add_argument("--resolution", type=_resolution, default=None,
+                   help="camera capture size WxH, e.g. 1280x720 (default: the last choice)")
     p.add_argument("--screenshot", default=None, metavar="PATH",
                    help="save a PNG of the whole window when the app exits")
     p.add_argument("--no-smoothing", action="store_true", help="start with smoothing off")

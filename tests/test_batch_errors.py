@@ -1,4 +1,5 @@
-"""Every bad input gives one clear error line on stderr and a non-zero exit, no traceback."""
+"""Every bad input gives one clear error line on stderr and exit code 2 (a failure while running: 1),
+no traceback."""
 from __future__ import annotations
 
 import os
@@ -23,11 +24,11 @@ def images(tmp_path):
     return folder
 
 
-def error_line(capsys, args, expected: str, fake: bool = True) -> str:
+def error_line(capsys, args, expected: str, fake: bool = True, code: int = 2) -> str:
     factory = fake_factory(FakeEstimator()) if fake else None
-    code = batch.main(args, estimator_factory=factory)
+    got = batch.main(args, estimator_factory=factory)
     err = capsys.readouterr().err.strip()
-    assert code != 0
+    assert got == code, err
     assert len(err.splitlines()) == 1 and err.startswith("error: "), err
     assert expected in err, err
     return err
@@ -63,6 +64,35 @@ def test_missing_arguments(capsys, images):
     with pytest.raises(SystemExit) as exc:
         batch.main(["--headless", "--batch-size", "x"])
     assert exc.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_shared_flags_are_checked_as_in_the_window(capsys, images, tmp_path):
+    for flag, value in [("--device", "tpu"), ("--precision", "int3"), ("--max-frames", "0")]:
+        with pytest.raises(SystemExit) as exc:
+            batch.main(["--headless", "--source", str(images), "--out", str(tmp_path / "o"), flag, value])
+        err = capsys.readouterr().err.strip()
+        assert exc.value.code == 2 and len(err.splitlines()) == 1 and flag in err, err
+
+
+def test_failure_while_running_exits_1_and_closes_the_session(capsys, tmp_path, images, monkeypatch):
+    import errno
+    import json
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(batch.SessionWriter, "write", full_disk)
+    code = batch.main(["--headless", "--source", str(images), "--out", str(tmp_path / "o")],
+                      estimator_factory=fake_factory(FakeEstimator()))
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "Traceback" not in err, err
+    assert err.splitlines()[-1].startswith("error: ") and "No space left" in err.splitlines()[-1], err
+    assert json.loads((tmp_path / "o" / "session.json").read_text())["status"] == "failed"
+
+
+def test_model_by_name_as_in_the_window():
+    est = batch.load_estimator("default", "cpu", "fp32", "image")
+    assert est.model_name and est.mode == "image"
 
 
 def test_no_model_installed_and_corrupt_model(capsys, tmp_path, images):

@@ -30,7 +30,11 @@ def pck_curve(errors: np.ndarray, visible: np.ndarray, thresholds: np.ndarray) -
 def auc(curve: np.ndarray, thresholds: np.ndarray) -> float:
     """Area under a PCK curve, normalised by the threshold range (1.0 = all within the first)."""
     span = thresholds[-1] - thresholds[0]
-    return float(np.trapezoid(curve, thresholds) / span) if span > 0 else float(curve[0])
+    if span <= 0:
+        return float(curve[0])
+    # the trapezoid rule written out (np.trapezoid needs numpy >= 2, np.trapz is gone from it)
+    curve, thresholds = np.asarray(curve, float), np.asarray(thresholds, float)
+    return float(np.sum((curve[1:] + curve[:-1]) / 2 * np.diff(thresholds)) / span)
 
 
 def epe_stats(errors: np.ndarray, visible: np.ndarray) -> dict:

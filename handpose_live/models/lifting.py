@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..skeleton import NUM_KEYPOINTS
 from .layers import LEAKY_SLOPE, conv, scaled
 
-NUM_KEYPOINTS = 21
 
 
 @dataclass

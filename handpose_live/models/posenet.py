@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..skeleton import NUM_KEYPOINTS
 from .layers import conv, conv_stack, scaled
 from .mobile import LAYOUTS, MobileEncoder, StrideFourDecoder, refine_stage
 
-NUM_KEYPOINTS = 21
 
 
 @dataclass

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-NUM_KEYPOINTS = 21
+from handpose_live.skeleton import NUM_KEYPOINTS  # noqa: F401  (re-exported)
+
 PLACEHOLDER_K = np.eye(3, dtype=np.float32)
 LEFT, RIGHT = 0, 1
 MASK_LABEL = {LEFT: 1, RIGHT: 2}
