@@ -1,6 +1,10 @@
 """Per-frame latency of the estimator: paper-size and light configurations, image and video mode.
 
-    python scripts/benchmark_estimator.py [--device cpu|cuda] [--presets paper light] [--frames 30]
+    python scripts/benchmark_estimator.py [--device cpu|cuda] [--presets paper light default] [--frames 30]
+        [--batches 1 8]
+
+A name that is not a preset (``default``, a model folder) takes that model's configuration (the
+shipped one differs from the ``light`` preset). ``--batches``: image-mode batch sizes, one column each.
 
 Random weights (speed does not depend on their values): segmentation is forced to find one
 hand region in the middle of a 640x480 frame, so both modes do the work of one tracked hand.
@@ -20,16 +24,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handpose_live.checkpoint import build_networks  # noqa: E402
+from handpose_live.checkpoint import build_networks, load_model  # noqa: E402
 from handpose_live.heatmaps import encode  # noqa: E402
-from handpose_live.model_config import preset  # noqa: E402
+from handpose_live.model_config import PRESETS, preset  # noqa: E402
 from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
 
 
 def one_hand_segnet(net: torch.nn.Module) -> None:
     """Make the final layer output 'right hand' in a central square, background elsewhere, so
     the benchmark always processes one hand whatever the random weights do."""
-    final = net.head[-1][0]
+    final = net.head[-1]  # the last conv: wrapped with its activation (VGG) or bare (mobile)
+    final = final[0] if isinstance(final, torch.nn.Sequential) else final
     with torch.no_grad():
         final.weight.zero_()
         final.bias.copy_(torch.tensor([5.0, -5.0, -5.0][: final.bias.numel()]))
@@ -82,19 +87,22 @@ def main() -> None:
     ap.add_argument("--precisions", nargs="+", default=["fp32", "auto"])
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    ap.add_argument("--batches", type=int, nargs="+", default=[8], help="image-mode batch sizes (besides 1)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     frame = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
     print(f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"cpu={platform.processor() or platform.machine()}  frame 640x480, one hand, median of {args.frames}")
-    print("| preset | precision | image mode ms/frame | video mode ms/frame | image mode, batch 8, ms/frame |")
-    print("|---|---|---|---|---|")
+    runs = [("image", 1), ("video", 1)] + [("image", b) for b in args.batches if b > 1]
+    print("| preset | precision | image mode ms/frame | video mode ms/frame | "
+          + " | ".join(f"image mode, batch {b}, ms/frame" for _, b in runs[2:]) + " |")
+    print("|---" * (2 + len(runs)) + "|")
     for name in args.presets:
-        config = preset(name)
+        config = preset(name) if name in PRESETS else load_model(name)[0]
         for precision in args.precisions:
             row = []
-            for mode, batch in (("image", 1), ("video", 1), ("image", 8)):
+            for mode, batch in runs:
                 torch.manual_seed(0)
                 nets = build_networks(config)
                 one_hand_segnet(nets["handsegnet"])
@@ -106,7 +114,7 @@ def main() -> None:
                 row.append(measure(est, frame, args.frames, batch))
                 hands = sum(len(h) for h in est.process([frame]))
                 assert hands == 1, f"{mode} mode ended up with {hands} hands; the benchmark needs one"
-            print(f"| {name} | {est.precision} | {row[0]:.1f} | {row[1]:.1f} | {row[2]:.1f} |", flush=True)
+            print(f"| {name} | {est.precision} | " + " | ".join(f"{v:.1f}" for v in row) + " |", flush=True)
 
 
 if __name__ == "__main__":
