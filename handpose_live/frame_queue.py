@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 
 STOP = object()  # the stop token: the capture thread puts it after the last frame
@@ -63,20 +64,32 @@ class DropOldestQueue:
 
 
 class RateMeter:
-    """Events per second over the last ``window_s`` seconds (bursts are averaged out)."""
+    """Events per second over the last ``window_s`` seconds of a monotonic clock.
 
-    def __init__(self, window_s: float = 1.0):
+    Events ticked at one instant (a batch of frames finished together) are one group. The rate is
+    the events after the oldest group in the window over the time since that group, so a batch
+    of 4 is not counted as 4 events in no time; it falls to 0 once no event has come for
+    ``window_s`` (a stalled or ended stream shows 0, not its last rate)."""
+
+    def __init__(self, window_s: float = 2.0, clock=time.monotonic):
         self.window_s = window_s
-        self._times: deque = deque()
+        self._clock = clock
+        self._times: deque = deque()  # (time, count), one entry per instant
+
+    def rate_at(self, now: float) -> float:
+        times = [(t, n) for t, n in list(self._times) if now - t <= self.window_s]
+        if len(times) < 2:
+            return 0.0
+        return sum(n for _, n in times[1:]) / max(now - times[0][0], times[-1][0] - times[0][0])
 
     @property
     def rate(self) -> float:
-        times = list(self._times)
-        if len(times) < 2 or times[-1][0] <= times[0][0]:
-            return 0.0
-        return sum(n for _, n in times[1:]) / (times[-1][0] - times[0][0])
+        return self.rate_at(self._clock())
 
     def tick(self, now: float, count: int = 1) -> None:
-        self._times.append((now, count))
-        while len(self._times) > 2 and now - self._times[0][0] > self.window_s:
+        if self._times and self._times[-1][0] == now:
+            self._times[-1] = (now, self._times[-1][1] + count)
+        else:
+            self._times.append((now, count))
+        while self._times and now - self._times[0][0] > self.window_s:
             self._times.popleft()

@@ -225,6 +225,7 @@ class LiveRuntime:
             raise ValueError(f"max_frames must be >= 1, got {max_frames}")
         self.source = source
         lossless = not source.is_live and (max_frames is not None or not realtime or source.fps is None)
+        self.lossless = lossless  # every frame processed; the source waits for the model
         pace = None if source.is_live or lossless else source.fps
         self.queue = DropOldestQueue(max_batch if lossless else 2)
         self.capture = CaptureThread(source, self.queue, pace_fps=pace, lossless=lossless,

@@ -83,11 +83,23 @@ def test_window_shows_frame_overlay_and_3d_hand(make_window, qtbot, tmp_path):
 def test_no_model_still_shows_video_and_says_so(make_window, qtbot):
     w = make_window(None, NO_MODEL_MESSAGE, max_frames=5)
     shot = run_to_end(qtbot, w, open_demo())
-    assert "No trained model" in w.status.message.text()
+    assert "No trained model" in w.status.message.toolTip()  # the whole message; the label elides it
     video = region(shot, w, w.video)
     assert near(video, (185, 108, 0), 30) > 2000  # the orange banner
     assert video.std() > 20
     assert w.status.labels["model"].text() == "Model: none"
+    # no model: no inference rate, no latency (nothing is computed), and the 3D header says why
+    # (--max-frames: every frame read; without a model that rate is all there is to show)
+    assert w.status.labels["inference"].text().startswith("Reading ")
+    assert w.status.labels["latency"].text() == "Latency —"
+    assert w.view3d_header.text() == "3D pose · no model loaded"
+
+
+def test_window_fits_a_1366x768_screen_whatever_the_message(make_window):
+    w = make_window(None, NO_MODEL_MESSAGE + " " + "a long explanation " * 30, max_frames=5)
+    w.update_status()
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768, (hint.width(), hint.height())
 
 
 def test_model_exception_surfaces_in_status(make_window, qtbot):

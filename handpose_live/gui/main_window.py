@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import QDockWidget, QMainWindow
+from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow
 
 from ..drawing import DrawSpec, draw_view
 from ..runtime import LiveRuntime, Result
@@ -21,9 +21,22 @@ from .panes import make_panes
 from .recording import RecordingController
 from .settings import AppSettings
 from .status_bar import StatusBar
+from .status_text import hands_header
 from . import window_handlers
 
 log = logging.getLogger(__name__)
+DEFAULT_SIZE = (1400, 820)
+
+
+def initial_size() -> tuple[int, int]:
+    """The default window size, shrunk to fit the screen's free area (a 1366x768 laptop too)."""
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        return DEFAULT_SIZE
+    free = screen.availableGeometry()
+    return min(DEFAULT_SIZE[0], free.width() - 16), min(DEFAULT_SIZE[1], free.height() - 40)
+
+
 REPAINT_MS = 33  # at most ~30 repaints per second: rendering and inference share the cores
 STATS_MS = 500
 
@@ -49,6 +62,7 @@ class MainWindow(QMainWindow):
         self.recorder = RecordingController()
         self.last_result: Result | None = None
         self.last_view = None  # the annotated frame shown last (BGR)
+        self.display_latency_ms: float | None = None  # capture -> display of the frame shown last
         self._finished_emitted = False
         self.close_hooks: list = []  # called first thing in closeEvent (e.g. --screenshot)
         self.replay_windows: list = []  # sessions opened with File → Open session
@@ -71,7 +85,7 @@ class MainWindow(QMainWindow):
         window_handlers.build_menus(self)
         window_handlers.apply_settings_to_controls(self, devices)
         window_handlers.connect_controls(self)
-        self.resize(1400, 820)
+        self.resize(*initial_size())
 
         self.repaint_timer = QTimer(self)
         self.repaint_timer.setInterval(REPAINT_MS)
@@ -89,6 +103,7 @@ class MainWindow(QMainWindow):
         self.source_key, self.source_note = key, note
         self.memory.clear()
         self.last_result = None
+        self.display_latency_ms = None
         self.runtime = LiveRuntime(
             source, self.estimator, max_frames=self.max_frames, realtime=self.max_frames is None,
             smoothing=self.settings.smoothing, camera_mirrors=self.settings.camera_mirrors,
@@ -97,7 +112,6 @@ class MainWindow(QMainWindow):
         self.runtime.start()
         self.actions.play.setChecked(True)
         self.panel.show_source(key, source.name)
-        self.status.source_label = {"video": "Video", "images": "Images"}.get(source.kind, "Camera")
         log.info("source: %s", source.name)
         self.update_status()
 
@@ -143,17 +157,19 @@ class MainWindow(QMainWindow):
                          show_mask=s.show_mask, spec=self.draw_spec())
         self.last_view = view
         self.video.set_frame(view)
-        shown = self.memory.update(result.hands, time.monotonic())
+        now = time.monotonic()
+        self.display_latency_ms = 1000.0 * (now - result.frame.t_capture)
+        if self.runtime is not None and self.runtime.source.kind == "images":
+            self.memory.clear()  # separate photos: no hand carries over from the last one
+        shown = self.memory.update(result.hands, now)
         self.view3d.show_hands(shown, result.frame.image.shape[1], mirror=s.mirror_view)
-        self.set_3d_header(shown)
+        self.set_3d_header(shown, len(result.hands))
 
-    def set_3d_header(self, shown) -> None:
-        live = sum(not item.stale for item in shown)
-        lost = len(shown) - live
-        what = f"{live} hand{'s' * (live != 1)}" if live else "no hand in view"
-        if lost:
-            what += f" · {lost} lost (grey)"
-        self.view3d_header.setText(f"3D pose (m, from the wrist) · {what}")
+    def set_3d_header(self, shown, current: int = 0) -> None:
+        """``current`` hands of the frame shown; the rest of ``shown`` come from earlier frames."""
+        kept = len(shown) - current
+        stale = sum(item.stale for item in shown)
+        self.view3d_header.setText(hands_header(current, kept, stale, self.estimator is not None))
 
     def update_status(self) -> None:
         window_handlers.update_status(self)

@@ -14,6 +14,7 @@ from PyQt5.QtWidgets import QApplication, QFileDialog, QMessageBox
 from ..sources import VIDEO_SUFFIXES, SourceError, open_demo, open_source
 from . import dialogs, recording_actions
 from .model_choice import ModelLoadError, installed_models, load_estimator
+from .status_text import LiveView
 from .settings import resolution_size
 
 log = logging.getLogger(__name__)
@@ -216,7 +217,11 @@ def update_status(w) -> None:
     if rt is None:
         return
     stats = rt.stats()
-    w.status.show_stats(stats, _device(w), _model_name(w), rt.paused)
+    view = LiveView(rt.source.kind, rt.lossless, rt.estimator is not None, rt.paused, w.display_latency_ms,
+                    getattr(rt.source, "frame_count", None))
+    if w.max_frames is not None and rt.lossless:
+        view.total = min(view.total or w.max_frames, w.max_frames)
+    w.status.show_stats(stats, view, _device(w), _model_name(w))
     if w.recorder.error:
         error, w.recorder.error = w.recorder.error, ""
         recording_actions.stop_recording(w)
