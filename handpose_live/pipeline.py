@@ -49,6 +49,16 @@ def resolve_device(device: str = "auto") -> torch.device:
     return dev
 
 
+def native_bf16() -> bool:
+    """Whether this CPU has native bf16 instructions (AVX-512 bf16 or AMX), as oneDNN reports
+    it. The one place that asks (torch has no public call for it); False if torch cannot say."""
+    check = getattr(getattr(torch.ops, "mkldnn", None), "_is_mkldnn_bf16_supported", None)
+    try:
+        return bool(check()) if check is not None else False
+    except RuntimeError:
+        return False
+
+
 def resolve_precision(precision: str, device: torch.device, probe=None) -> torch.dtype | None:
     """``auto``: fp16 on CUDA; on a CPU with native bf16 support, bf16 only when ``probe`` (a
     callable timing the networks in a given dtype, see ``time_networks``) finds it faster than
@@ -57,7 +67,7 @@ def resolve_precision(precision: str, device: torch.device, probe=None) -> torch
     if precision == "auto":
         if device.type == "cuda":
             return torch.float16
-        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        if not native_bf16():
             return None
         if probe is None:
             return torch.bfloat16

@@ -161,10 +161,11 @@ def test_bad_device_and_precision_are_value_errors():
 
 
 def test_auto_precision_on_cpu_picks_bf16_only_when_it_measures_faster(monkeypatch):
+    from handpose_live import pipeline
     from handpose_live.pipeline import resolve_precision
 
     cpu = torch.device("cpu")
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    monkeypatch.setattr(pipeline, "native_bf16", lambda: True)
     seconds = {None: 0.020}
     probe = lambda dtype: seconds[dtype]  # noqa: E731
     seconds[torch.bfloat16] = 0.028  # slower (AVX-512 without AMX): fp32
@@ -174,7 +175,7 @@ def test_auto_precision_on_cpu_picks_bf16_only_when_it_measures_faster(monkeypat
     seconds[torch.bfloat16] = 0.010  # clearly faster: bf16
     assert resolve_precision("auto", cpu, probe) is torch.bfloat16
     assert resolve_precision("fp32", cpu, probe) is None and resolve_precision("bf16", cpu, probe) is torch.bfloat16
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    monkeypatch.setattr(pipeline, "native_bf16", lambda: False)
     assert resolve_precision("auto", cpu, lambda dtype: 0.0) is None
 
 

@@ -8,7 +8,7 @@ import pytest
 from handpose_live.skeleton import rhd_to_user
 from training.data.freihand import FreiHANDDataset
 from training.data.paths import data_root
-from training.data.resize import letterbox
+from training.data.resize import letterbox_sample
 from training.data.sample import check_sample, project
 
 MESH_DIR = data_root() / "hand_mesh"
@@ -110,7 +110,7 @@ def test_letterbox_keeps_labels_on_the_pixels():
         cv2.circle(image, (x, y), 3, (255, 255, 255), -1)
         cv2.circle(mask, (x, y), 3, 2, -1)
     s = {"image_rgb": image, "mask": mask, "keypoints_2d": kp, "K": K, "has_3d_camera": np.bool_(True)}
-    out = letterbox(s, 128)
+    out = letterbox_sample(s, 128)
     assert out["image_rgb"].shape == (128, 128, 3)
     np.testing.assert_allclose(project(out["K"], xyz), out["keypoints_2d"], atol=1e-3)
     uv = np.round(out["keypoints_2d"]).astype(int)

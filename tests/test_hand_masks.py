@@ -204,10 +204,10 @@ def test_handfree_samples_leave_out_dev_scenes():
 @pytest.mark.data
 @pytest.mark.skipif(not (HAS_REAL and HAS_HANDFREE), reason="shared data (real_hands, backgrounds) not present")
 def test_mixture_takes_handfree():
-    from training.data_mix import CONTRACT_KEYS, Mixture, open_source, parse_spec
+    from training.data_mix import CONTRACT_KEYS, Mixture, open_dataset, parse_spec
 
     assert parse_spec("render:1,real_hands:1,handfree:0.3")[2] == ("handfree", None, 0.3)
-    mix = Mixture([open_source("handfree", "train", 128)], [1.0], seed=0)
+    mix = Mixture([open_dataset("handfree", "train", 128)], [1.0], seed=0)
     batch = default_collate([next(iter(mix)) for _ in range(2)])
     assert set(CONTRACT_KEYS) <= set(batch) and not batch["is_pseudo_label"].any()
 

@@ -9,7 +9,7 @@ import pytest
 
 from handpose_live.session import (
     CSV_COLUMNS, FORMAT_VERSION, SessionFormatError, SessionReader, SessionWriter, export_csv,
-    letterbox, letterbox_transform,
+    fit_frame, letterbox_transform,
 )
 from handpose_live.skeleton import KEYPOINT_NAMES
 from test_session_fakes import frame_with_patch, make_hand
@@ -93,7 +93,7 @@ def test_frames_of_other_sizes_are_letterboxed(tmp_path):
         np.testing.assert_allclose(wrist, (48, 64), atol=0.5)
     assert letterbox_transform((32, 64), (96, 64)) == (1.0, 32, 0)
     same = np.zeros((H, W, 3), np.uint8)
-    assert letterbox(same, (W, H)) is same
+    assert fit_frame(same, (W, H)) is same
 
 
 def test_truncated_last_line_is_ignored(tmp_path):

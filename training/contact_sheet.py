@@ -25,7 +25,7 @@ _TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np
              255: np.array([0, 230, 255], np.float32)}  # left, right, ignore
 
 
-def open_source(source: str, root: Path | None, size: int, split: str | None = None, seed: int = 0):
+def open_sheet_data(source: str, root: Path | None, size: int, split: str | None = None, seed: int = 0):
     """The dataset behind ``source``, letterboxed to ``size``."""
     if source == "render":
         from training.render.dataset import RenderedHands
@@ -100,7 +100,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="output PNG")
     args = ap.parse_args(argv)
     try:
-        data = open_source(args.source, args.root, args.size, args.split, args.seed)
+        data = open_sheet_data(args.source, args.root, args.size, args.split, args.seed)
     except ValueError as e:  # a wrong path or split: one line, not a traceback
         ap.error(str(e))
     n = min(args.n, len(data))

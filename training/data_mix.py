@@ -35,7 +35,7 @@ def parse_spec(spec: str) -> list[tuple[str, str | None, float]]:
     return out
 
 
-def open_source(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
+def open_dataset(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
     """One map-style dataset (``spec`` without weight): render, render_poses (keypoints only, for
     the lifting stage), real_hands, handfree (hand-free crops: hard negatives for HandSegNet),
     real_paste (real hands pasted onto hand-free photos; needs the hand_masks cache), written=DIR,
@@ -84,7 +84,7 @@ def _worker_init(_):
 
 def make_loader(spec: str, split: str, image_size: int, batch_size: int, workers: int, seed: int) -> DataLoader:
     parts = parse_spec(spec)
-    sources = [open_source(f"{k}={r}" if r else k, split, image_size, seed) for k, r, _ in parts]
+    sources = [open_dataset(f"{k}={r}" if r else k, split, image_size, seed) for k, r, _ in parts]
     mixture = Mixture(sources, [w for _, _, w in parts], seed, augment=split == "train")
     return DataLoader(mixture, batch_size=batch_size, num_workers=workers, worker_init_fn=_worker_init,
                       persistent_workers=workers > 0, prefetch_factor=4 if workers > 0 else None)

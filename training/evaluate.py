@@ -37,7 +37,7 @@ from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_MIDDLE_PIP, rhd_to_user, 
 from . import metrics as M
 from .data.image_file import read_bgr
 from .data.paths import data_root
-from .data_mix import open_source, parse_spec
+from .data_mix import open_dataset, parse_spec
 from .targets import runtime_crop_boxes
 
 MISSED = 1e9  # error given to keypoints of a hand the pipeline did not find
@@ -321,7 +321,7 @@ def main(argv=None) -> int:
             summary = evaluate_real_hands(est, Path(root) if root else data_root(), args.split, args.n,
                                           not args.no_gt_crop)
         else:
-            dataset = open_source(args.data, split=args.split, image_size=args.image_size, seed=12345)
+            dataset = open_dataset(args.data, split=args.split, image_size=args.image_size, seed=12345)
     except (ModelNotFoundError, CorruptModelError, FileNotFoundError, ValueError) as e:
         print(f"evaluate: {e}", file=sys.stderr)
         return 2

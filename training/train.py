@@ -24,6 +24,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from handpose_live.model_config import ModelConfig, preset
+from handpose_live.pipeline import native_bf16, resolve_device
 from handpose_live.models.mobile import LAYOUTS
 
 from . import checkpoints, stages
@@ -87,9 +88,7 @@ def setup_distributed(device_arg: str) -> tuple[torch.device, int, int]:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         return device, dist.get_rank(), world
-    if device_arg == "auto":
-        device_arg = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(device_arg), 0, 1
+    return resolve_device(device_arg), 0, 1  # the estimator's rule: auto = a CUDA GPU if there is one
 
 
 def make_scheduler(optimizer, args, milestones_paper, total: int):
@@ -227,8 +226,7 @@ def main(argv=None) -> int:
     loader = make_loader(args.data, split="train", image_size=args.image_size, batch_size=args.batch,
                          workers=args.workers, seed=args.seed + 7919 * rank + start)
     amp = contextlib.nullcontext()
-    if args.amp == "bf16" or (args.amp == "auto" and (device.type == "cuda"
-                                                      or torch.ops.mkldnn._is_mkldnn_bf16_supported())):
+    if args.amp == "bf16" or (args.amp == "auto" and (device.type == "cuda" or native_bf16())):
         amp = torch.autocast(device.type, dtype=torch.bfloat16)
     log = CurveLog(out / "curves.csv") if rank == 0 else None
     step_fn = {"handseg": stages.handseg_step, "posenet": stages.posenet_step, "lifting": stages.lifting_step}

@@ -24,7 +24,7 @@ def letterbox_transform(
     return scale, (dw - new_w) // 2, (dh - new_h) // 2
 
 
-def letterbox(frame_bgr: np.ndarray, dst_size_px: tuple[int, int]) -> np.ndarray:
+def fit_frame(frame_bgr: np.ndarray, dst_size_px: tuple[int, int]) -> np.ndarray:
     """``frame_bgr`` ([H, W, 3] uint8) fitted into ``dst_size_px`` = (width, height).
 
     Returned unchanged (same object) when it already has that size; grey frames ([H, W]) are

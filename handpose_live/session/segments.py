@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import RecordingError
 from .format import VIDEO_FOURCC, segment_name
-from .letterbox import letterbox
+from .letterbox import fit_frame
 
 
 class SegmentedVideoWriter:
@@ -46,7 +46,7 @@ class SegmentedVideoWriter:
                 raise ValueError(f"expected a BGR frame [H, W, 3], got shape {frame_bgr.shape}")
             h, w = frame_bgr.shape[:2]
             self.frame_size_px = (w - w % 2, h - h % 2)  # mp4v needs even sizes
-        frame = letterbox(frame_bgr, self.frame_size_px)
+        frame = fit_frame(frame_bgr, self.frame_size_px)
         if self.frames_written % self.segment_frames == 0:
             self._open_segment(self.frames_written // self.segment_frames)
         self._writer.write(np.ascontiguousarray(frame))

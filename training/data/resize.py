@@ -7,7 +7,7 @@ import numpy as np
 PAD_GREY = 128
 
 
-def letterbox(sample: dict, size: int) -> dict:
+def letterbox_sample(sample: dict, size: int) -> dict:
     """Scale the image to fit ``size`` x ``size`` (aspect kept), pad with grey; return a new sample.
 
     Pixel centres sit at integers, so x' = (x + 0.5) * s - 0.5 + pad_x; K is adjusted alike.
@@ -40,4 +40,4 @@ def letterbox(sample: dict, size: int) -> dict:
 
 
 def maybe_letterbox(sample: dict, size: int | None) -> dict:
-    return sample if size is None else letterbox(sample, size)
+    return sample if size is None else letterbox_sample(sample, size)
