@@ -12,7 +12,7 @@ from PyQt5.QtCore import QSettings, Qt  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 from handpose_live.gui import panes, replay_window  # noqa: E402
-from handpose_live.gui.hand_view_3d import (OFFSET_RANGE_M, NoGLView, display_points,  # noqa: E402
+from handpose_live.gui.hand_view_3d import (NoGLView, display_points,  # noqa: E402
                                             gl_available)
 from handpose_live.gui.replay_window import ReplayWindow  # noqa: E402
 from handpose_live.session import SessionReader, SessionWriter  # noqa: E402
@@ -91,11 +91,12 @@ def test_3d_view_holds_line_k_hands(open_replay, session):
     w.actions.play.setChecked(False)
     w.seek(11)
     hand = line(session, 11)["hands"][0]
-    xyz = np.array(hand["keypoints_3d"], np.float32)
-    wrist_u = hand["keypoints_2d"][0][0] / 160 - 0.5
-    expected = display_points(xyz, wrist_u * OFFSET_RANGE_M)
+    expected = display_points(np.array(hand["keypoints_3d"], np.float32))
+    expected -= (expected.min(0) + expected.max(0)) / 2  # one hand: centred in the view
     assert w.view3d.hands_shown == 1
     assert np.allclose(w.view3d.joints[0].pos, expected, atol=1e-5)
+    assert w.view3d.labels[0].isVisible() and w.view3d.labels[0].text() == f"{hand['side'].capitalize()} " \
+        f"{hand['score']:.2f}"
 
 
 def test_playing_reaches_the_end_at_speed(open_replay, session, qtbot):

@@ -37,9 +37,15 @@ def main(argv=None) -> int:
     configs = {k: ModelConfig.from_dict(s["config"]) for k, s in states.items()}
     config = configs["posenet"]
     config.handsegnet = configs["handseg"].handsegnet
+    # the detection options (region-box calibration, min_score) go with the HandSegNet's source;
+    # recalibrate min_score for the new pair (scripts/calibrate_min_score.py --write)
+    config.detection = configs["handseg"].detection
     config.poseprior, config.viewpoint = configs["lifting"].poseprior, configs["lifting"].viewpoint
-    if configs["lifting"].posenet.input_size != config.posenet.input_size:
-        print("export: the lifting nets were trained for another PoseNet crop size", file=sys.stderr)
+    trained_for, given = configs["lifting"].posenet, config.posenet
+    if (trained_for.input_size, trained_for.map_size) != (given.input_size, given.map_size):
+        print(f"export: the lifting nets were trained for {trained_for.map_size}x{trained_for.map_size} maps of "
+              f"{trained_for.input_size} px crops, the PoseNet gives {given.map_size}x{given.map_size} of "
+              f"{given.input_size} px", file=sys.stderr)
         return 2
     config.name, config.description = args.name, args.description
     nets = build_networks(config)
