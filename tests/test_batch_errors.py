@@ -11,7 +11,7 @@ import cv2
 import pytest
 
 from handpose_live import batch
-from test_session_fakes import FakeEstimator, fake_factory, frame_with_patch
+from session_fakes import FakeEstimator, fake_factory, frame_with_patch
 
 ROOT = Path(__file__).resolve().parent.parent
 

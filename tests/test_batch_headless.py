@@ -14,7 +14,7 @@ from handpose_live.model_config import preset
 from handpose_live.pipeline import HandPoseEstimator
 from handpose_live.session import SessionReader
 from fakes import CentrePoseNet, FollowRedPoseNet, RedIsHandSegNet
-from test_session_fakes import FakeEstimator, fake_factory, frame_with_patch, write_video
+from session_fakes import FakeEstimator, fake_factory, frame_with_patch, write_video
 
 
 def run(args, est):

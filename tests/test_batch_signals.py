@@ -21,7 +21,7 @@ RUNNER = textwrap.dedent("""
     import sys, time
     from handpose_live import batch
     sys.path.insert(0, 'tests')
-    from test_session_fakes import FakeEstimator, fake_factory
+    from session_fakes import FakeEstimator, fake_factory
 
     class Slow(FakeEstimator):
         def process(self, frames):

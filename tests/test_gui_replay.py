@@ -18,7 +18,7 @@ from handpose_live.gui.replay_window import ReplayWindow  # noqa: E402
 from handpose_live.session import SessionReader, SessionWriter  # noqa: E402
 from test_gui import to_rgb  # noqa: E402
 from test_gui_cli import load_main  # noqa: E402
-from test_session_fakes import make_hand  # noqa: E402
+from session_fakes import make_hand  # noqa: E402
 
 pytestmark = pytest.mark.gui
 FRAMES, FPS = 25, 10.0

@@ -19,7 +19,7 @@ RECORDER = textwrap.dedent("""
     import sys, numpy as np
     from handpose_live.session import SessionWriter
     sys.path.insert(0, 'tests')
-    from test_session_fakes import make_hand
+    from session_fakes import make_hand
     w = SessionWriter(sys.argv[1], fps=10, model_name="m", source_kind="camera",
                       time_base="wall_clock", segment_seconds=1.0, record_raw=True)
     k = 0

@@ -12,7 +12,7 @@ from handpose_live.session import (
     fit_frame, letterbox_transform,
 )
 from handpose_live.skeleton import KEYPOINT_NAMES
-from test_session_fakes import frame_with_patch, make_hand
+from session_fakes import frame_with_patch, make_hand
 
 W, H, FPS = 96, 64, 10.0
 
