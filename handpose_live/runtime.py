@@ -257,6 +257,10 @@ class LiveRuntime:
         self.worker.error = ""
         self.worker._errors_in_row = 0
 
+    def set_hand_side(self, side: str) -> None:
+        """The side given to a model that cannot tell left from right (2-class, no side head)."""
+        self.worker.hand_side = side
+
     def set_smoothing(self, on: bool) -> None:
         self.worker.smoothing = on
 

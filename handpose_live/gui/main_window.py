@@ -22,7 +22,8 @@ from .recording import RecordingController
 from .settings import AppSettings
 from .status_bar import StatusBar
 from .status_text import hands_header
-from . import window_handlers
+from .recording_actions import RecordingActions
+from .window_handlers import WindowActions
 
 log = logging.getLogger(__name__)
 DEFAULT_SIZE = (1400, 820)
@@ -41,7 +42,7 @@ REPAINT_MS = 33  # at most ~30 repaints per second: rendering and inference shar
 STATS_MS = 500
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, RecordingActions, QMainWindow):
     """``finished`` is emitted once, with the exit code, when ``max_frames`` frames (or the whole
     source) have been processed and shown."""
 
@@ -72,7 +73,9 @@ class MainWindow(QMainWindow):
         self.actions = make_actions(self)
         self.panel = ControlPanel(self.actions)
         self.enable_side_choice()
-        splitter = make_panes(self)
+        panes = make_panes()
+        self.video, self.view3d, self.view3d_header = panes.video, panes.view3d, panes.view3d_header
+        splitter = panes.splitter
         self.set_3d_header([])
         self.setCentralWidget(splitter)
         dock = QDockWidget("Controls", self)
@@ -82,9 +85,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
         self.status = StatusBar()
         self.setStatusBar(self.status)
-        window_handlers.build_menus(self)
-        window_handlers.apply_settings_to_controls(self, devices)
-        window_handlers.connect_controls(self)
+        self.build_menus()
+        self.apply_settings_to_controls(devices)
+        self.connect_controls()
         self.resize(*initial_size())
 
         self.repaint_timer = QTimer(self)
@@ -108,7 +111,7 @@ class MainWindow(QMainWindow):
             source, self.estimator, max_frames=self.max_frames, realtime=self.max_frames is None,
             smoothing=self.settings.smoothing, camera_mirrors=self.settings.camera_mirrors,
             on_result=self.recorder.on_result)
-        self.runtime.worker.hand_side = self.settings.hand_side
+        self.runtime.set_hand_side(self.settings.hand_side)
         self.runtime.start()
         self.actions.play.setChecked(True)
         self.panel.show_source(key, source.name)
@@ -170,9 +173,6 @@ class MainWindow(QMainWindow):
         kept = len(shown) - current
         stale = sum(item.stale for item in shown)
         self.view3d_header.setText(hands_header(current, kept, stale, self.estimator is not None))
-
-    def update_status(self) -> None:
-        window_handlers.update_status(self)
 
     def interrupt(self, reason: str) -> None:
         """Close the window for ``reason`` (e.g. "interrupted by SIGTERM"): a recording stops

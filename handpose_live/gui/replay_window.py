@@ -75,7 +75,9 @@ class ReplayWindow(QMainWindow):
         self.close_hooks: list = []  # called first thing in closeEvent (e.g. --screenshot)
 
         self.actions = make_replay_actions(self)
-        splitter = make_panes(self)
+        panes = make_panes()
+        self.video, self.view3d, self.view3d_header = panes.video, panes.view3d, panes.view3d_header
+        splitter = panes.splitter
         self.bar = TransportBar(self.actions)
         central = QWidget()
         column = QVBoxLayout(central)
