@@ -190,10 +190,14 @@ def main(argv: list[str] | None = None, *, estimator_factory: Callable | None = 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if on_main_thread else None
     try:
         if args.export_csv is not None:
+            skipped: list[int] = []
             try:
-                path = export_csv(args.export_csv)
+                path = export_csv(args.export_csv, skipped=skipped)
             except FileNotFoundError as e:  # the session folder named on the command line
                 raise BatchError(str(e)) from None
+            if skipped:
+                sys.stderr.write(f"warning: skipped {len(skipped)} damaged line(s) of keypoints.jsonl "
+                                 f"(first: line {skipped[0] + 1}); their frames have no rows\n")
             print(f"wrote {path}")
             return EXIT_OK
         return run_headless(args, estimator_factory)

@@ -110,7 +110,9 @@ def test_two_class_model_needs_the_hand_side():
     frame = np.zeros((64, 64, 3), np.uint8)
     with pytest.raises(ValueError, match="hand_sides"):
         est.process([frame])
-    assert isinstance(est.process([frame], hand_sides=["left"]), list)
+    est.config.detection.mask_threshold = est.config.detection.min_score = 0.0  # random weights: take all
+    hands = est.process([frame], hand_sides=["left"])[0]
+    assert hands and all(h.side == "left" for h in hands)
 
 
 def test_real_random_model_end_to_end_both_modes(tiny_model_dir):

@@ -190,3 +190,21 @@ def test_file_open_session_from_the_live_window(qtbot, tmp_path, monkeypatch, se
     assert not replay.playback.playing and w.runtime.paused
     w.close()  # closes the replay window too
     assert not replay.isVisible()
+
+
+def test_a_damaged_line_shows_its_frame_with_a_banner_and_playback_goes_on(open_replay, session, qtbot):
+    lines = (session / "keypoints.jsonl").read_text().splitlines()
+    lines[12] = "garbage"
+    (session / "keypoints.jsonl").write_text("\n".join(lines) + "\n")
+    w = open_replay(session)
+    w.actions.play.setChecked(False)
+    w.bar.slider.setValue(12)
+    assert w.current == 12 and w.hands_3d == []
+    assert "line 13" in w.video._banner and "damaged" in w.video._banner
+    b, g, r = frame_bgr(12)[0, 0]
+    assert np.abs(video_centre_rgb(w) - (r, g, b)).max() <= 12  # the video frame of line 12 still shows
+    w.bar.slider.setValue(13)
+    assert [h.to_dict() for h in w.hands_3d] == line(session, 13)["hands"] and not w.video._banner
+    w.seek(10)
+    w.actions.play.setChecked(True)  # plays through the damaged line to the end
+    qtbot.waitUntil(lambda: w.current == FRAMES - 1, timeout=8000)

@@ -105,14 +105,51 @@ def test_truncated_last_line_is_ignored(tmp_path):
         assert len(r) == 5 and r.truncated
 
 
-def test_malformed_middle_line_names_the_line(tmp_path):
+def test_damaged_lines_are_skipped_counted_and_keep_frames_matched(tmp_path, capsys):
+    from handpose_live import batch
+
     folder = tmp_path / "s"
-    record(folder, n=3)
+    record(folder, n=6)
     lines = (folder / "keypoints.jsonl").read_text().splitlines()
-    lines[1] = "{not json"
+    lines[2] = "{not json"  # frame 2 had a hand
+    lines[3] = '{"frame": "x", "hands": 5}'  # JSON, wrong fields
     (folder / "keypoints.jsonl").write_text("\n".join(lines) + "\n")
-    with SessionReader(folder) as r, pytest.raises(SessionFormatError, match="line 2"):
-        r[1]
+    with SessionReader(folder) as r:
+        assert len(r) == 6 and r.damaged_lines() == [2, 3]
+        bad = r[2]
+        assert bad.hands == [] and bad.frame == -1 and "line 3" in bad.damaged
+        assert (bad.width, bad.height) == (W, H)  # the video's size, for drawing
+        assert r[4].frame == 104 and not r[4].damaged  # later lines keep their index: line k = frame k
+        assert corner_value(r.video_frame(4)) == pytest.approx(8 * 4, abs=3)
+    skipped = []
+    export_csv(folder, skipped=skipped)
+    assert skipped == [2, 3]
+    rows = list(csv.DictReader(open(folder / "keypoints.csv", newline="")))
+    assert sorted({int(r["frame"]) for r in rows}) == [100, 104]  # frame 102's line is lost
+    (folder / "keypoints.csv").unlink()
+    assert batch.main(["--export-csv", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped 2 damaged line(s)" in err and "line 3" in err
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("fps", -5, "fps must be"), ("fps", "25", "fps must be"), ("frame_size", [96], "frame_size"),
+    ("keypoint_names", "wrist", "keypoint_names"), ("video", None, "video must be"),
+    ("mirrored", "yes", "mirrored"), ("model", "m", "model must be"),
+])
+def test_session_json_with_wrong_types_is_one_clear_error(tmp_path, capsys, field, value, words):
+    from handpose_live import batch
+
+    folder = tmp_path / "s"
+    record(folder, n=2)
+    info = json.loads((folder / "session.json").read_text())
+    info[field] = value
+    (folder / "session.json").write_text(json.dumps(info))
+    with pytest.raises(SessionFormatError, match=words):
+        SessionReader(folder)
+    assert batch.main(["--export-csv", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and words in err
 
 
 def test_not_a_session_and_newer_versions_are_refused(tmp_path):

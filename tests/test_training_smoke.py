@@ -122,7 +122,16 @@ def test_export_gives_a_model_the_estimator_runs_and_evaluate_writes_json(traine
                         "--fp16"]) == 0
     est = HandPoseEstimator.from_pretrained(model, device="cpu")
     assert est.model_name == "smoke"
-    assert isinstance(est.process([np.zeros((120, 160, 3), np.uint8)])[0], list)
+    # the folder holds the checkpoints' weights (fp16-rounded) and the HandSegNet's detection options
+    for stage, net in (("posenet", "posenet"), ("handseg", "handsegnet"), ("lifting", "viewpoint")):
+        trained_state = checkpoints.load(trained / stage / "last.pt")["networks"][net]
+        exported = est.nets[net].state_dict()
+        assert trained_state.keys() == exported.keys()
+        for key, value in trained_state.items():
+            assert torch.allclose(exported[key].float(), value.float().half().float(), atol=1e-6), (net, key)
+    handseg_config = checkpoints.load(trained / "handseg" / "last.pt")["config"]["detection"]
+    assert est.config.detection.min_score == handseg_config["min_score"]
+    assert len(est.process([np.zeros((120, 160, 3), np.uint8)])) == 1  # one (empty or not) list per frame
     out = tmp_path / "eval"
     assert evaluate.main(["--model", str(model), "--data", "render", "--n", "3", "--image-size", "128",
                           "--out", str(out), "--device", "cpu"]) == 0

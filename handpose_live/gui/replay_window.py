@@ -186,7 +186,7 @@ class ReplayWindow(QMainWindow):
         record = self.reader[k]
         image, note = self.frame_image(k)
         self.video.set_frame(image)
-        self.video.set_banner(note or self._session_note(), "warning")
+        self.video.set_banner(record.damaged or note or self._session_note(), "warning")
         shown = [ShownHand(h, False, h.track_id if h.track_id >= 0 else -1 - i)
                  for i, h in enumerate(record.hands)]
         self.view3d.show_hands(shown, record.width, mirror=self.reader.mirrored)

@@ -14,12 +14,14 @@ CSV_COLUMNS = (
 )
 
 
-def export_csv(session_dir: str | os.PathLike, out_path: str | os.PathLike | None = None) -> Path:
+def export_csv(session_dir: str | os.PathLike, out_path: str | os.PathLike | None = None,
+               skipped: list[int] | None = None) -> Path:
     """Write ``keypoints.csv`` (default: into the session) and return its path.
 
     Columns: ``CSV_COLUMNS``. ``x_px, y_px`` are raw-frame pixels, ``x_m, y_m, z_m`` metres
-    relative to the wrist in camera axes. Frames without hands produce no rows. The file is
-    written to a temporary name and renamed, so a failed export leaves no partial CSV.
+    relative to the wrist in camera axes. Frames without hands produce no rows; damaged lines of
+    ``keypoints.jsonl`` are skipped, and their 0-based line numbers appended to ``skipped``. The
+    file is written to a temporary name and renamed, so a failed export leaves no partial CSV.
     """
     with SessionReader(session_dir) as reader:
         out = Path(out_path) if out_path is not None else reader.folder / fmt.CSV_FILE
@@ -30,6 +32,10 @@ def export_csv(session_dir: str | os.PathLike, out_path: str | os.PathLike | Non
                 rows = csv.writer(f)
                 rows.writerow(CSV_COLUMNS)
                 for rec in reader:
+                    if rec.damaged:
+                        if skipped is not None:
+                            skipped.append(rec.index)
+                        continue
                     t = "" if rec.t is None else rec.t
                     source = "" if rec.source is None else rec.source
                     for hand in rec.hands:

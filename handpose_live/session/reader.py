@@ -28,6 +28,7 @@ class FrameRecord:
     width: int  # raw frame size, px
     height: int
     hands: list[Hand]
+    damaged: str = ""  # why the line could not be read ("" = it could): then no hands, frame -1
 
 
 def read_info(folder: str | os.PathLike) -> dict:
@@ -52,7 +53,44 @@ def read_info(folder: str | os.PathLike) -> dict:
             f"{info_path} has format version {version!r}; this app reads versions up to "
             f"{fmt.FORMAT_VERSION} (update the app)"
         )
+    problem = _info_problem(info)
+    if problem:
+        raise SessionFormatError(f"{info_path} is damaged: {problem}")
     return info
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _info_problem(info: dict) -> str:
+    """What is wrong with the fields a reader relies on ("" when nothing): one line."""
+    fps = info.get("fps")
+    if not _number(fps) or not 0 < fps <= 1000:
+        return f"fps must be a number in (0, 1000], got {fps!r}"
+    size = info.get("frame_size")
+    if size is not None and not (isinstance(size, list) and len(size) == 2
+                                 and all(isinstance(v, int) and v > 0 for v in size)):
+        return f"frame_size must be [width, height] in pixels or null, got {size!r}"
+    names = info.get("keypoint_names")
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        return "keypoint_names must be a list of names"
+    video = info.get("video")
+    if not isinstance(video, dict):
+        return f"video must be an object, got {type(video).__name__}"
+    frames = video.get("segment_frames")
+    if not isinstance(frames, int) or isinstance(frames, bool) or frames < 1:
+        return f"video.segment_frames must be a positive whole number, got {frames!r}"
+    for key in ("status", "time_base"):
+        if info.get(key) is not None and not isinstance(info.get(key), str):
+            return f"{key} must be text, got {info.get(key)!r}"
+    for key in ("mirrored", "smoothed"):
+        if key in info and not isinstance(info[key], bool):
+            return f"{key} must be true or false, got {info[key]!r}"
+    for key in ("model", "source"):
+        if info.get(key) is not None and not isinstance(info[key], dict):
+            return f"{key} must be an object, got {info[key]!r}"
+    return ""
 
 
 def _line_offsets(path: Path) -> tuple[list[int], bool]:
@@ -76,7 +114,10 @@ class SessionReader:
     part of the video was lost (e.g. the segment open when the recorder was killed).
 
     Lines are indexed at open and parsed on demand, so long sessions open fast and seeking is
-    cheap. A partial last line (the frame in flight at a kill) is ignored: see ``truncated``.
+    cheap. A partial last line (the frame in flight at a kill) is ignored: see ``truncated``. A
+    damaged line (not JSON, wrong fields) is still frame ``k`` of the video — line k stays matched
+    to video frame k — but reads as a record without hands whose ``damaged`` says why;
+    ``damaged_lines()`` lists them all.
     """
 
     def __init__(self, folder: str | os.PathLike):
@@ -143,10 +184,15 @@ class SessionReader:
                 index=index, frame=int(d["frame"]), t=d.get("t"), source=d.get("source"),
                 width=int(d["width"]), height=int(d["height"]), hands=hands,
             )
-        except (ValueError, KeyError, TypeError) as e:
-            raise SessionFormatError(
-                f"{self._jsonl_path} line {index + 1} is malformed: {e}"
-            ) from e
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+            width, height = self.frame_size_px or (0, 0)
+            reason = f"line {index + 1} of {fmt.KEYPOINTS_FILE} is damaged ({type(e).__name__}: {e})"
+            return FrameRecord(index=index, frame=-1, t=None, source=None, width=width, height=height,
+                               hands=[], damaged=reason[:300])
+
+    def damaged_lines(self) -> list[int]:
+        """0-based indices of the lines that could not be read (parses every line once)."""
+        return [k for k in range(len(self)) if self[k].damaged]
 
     # --- video ----------------------------------------------------------------------------
     def has_video(self, kind: str = "annotated") -> bool:
