@@ -23,6 +23,7 @@ from .session.format import STATUS_FAILED, STATUS_INTERRUPTED
 from .session.writer import check_new_session_folder
 from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, MODES, PROG, OneLineParser, common_parser
 from .drawing import draw_hands
+from .frame_check import frame_problem
 from .sources import FrameSource, ImageFolderSource, SourceError, open_source
 
 IMAGE_FOLDER_VIDEO_FPS = 10.0  # frame rate of the annotated video of an image folder
@@ -57,10 +58,14 @@ class _Item:
 
 
 def _image_items(src: ImageFolderSource, skipped: list[str]) -> Iterator[_Item]:
+    """Each file judged alone: one that cannot be decoded or is too small is skipped with a
+    warning line, leaving a gap in ``frame``; the others are processed as usual."""
     for index, path in enumerate(src.paths):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
+        problem = frame_problem(image)
+        if problem:
             skipped.append(path.name)
+            tqdm.write(f"warning: skipped {path.name}: {problem}", file=sys.stderr)
             continue
         yield _Item(index, None, path.name, image)
 
@@ -169,7 +174,7 @@ def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
         bar.close()
     elapsed = max(time.monotonic() - start, 1e-9)
     if skipped:
-        sys.stderr.write(f"warning: skipped {len(skipped)} unreadable image(s), e.g. {skipped[0]}\n")
+        sys.stderr.write(f"warning: skipped {len(skipped)} image(s) that could not be processed, e.g. {skipped[0]}\n")
     note = " (interrupted)" if status == EXIT_INTERRUPTED else ""
     print(f"{writer.frame_count} frames, {writer.frames_with_hands} frames with hands, "
           f"{writer.frame_count / elapsed:.1f} frames/s -> {writer.folder}{note}")

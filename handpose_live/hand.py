@@ -1,6 +1,7 @@
 """The result type of the estimator: one detected hand."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,16 @@ class Hand:
     keypoints_3d: np.ndarray
     track_id: int = -1
     crop_box: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0))
+
+    def rescaled(self, sx: float, sy: float) -> "Hand":
+        """The same hand with its pixel coordinates (keypoints, bbox, crop box) scaled by
+        ``sx``, ``sy``: from a resized copy of a frame back to the frame. 3D is unchanged."""
+        x0, y0, x1, y1 = self.bbox
+        c0, d0, c1, d1 = self.crop_box
+        return dataclasses.replace(
+            self, bbox=(x0 * sx, y0 * sy, x1 * sx, y1 * sy),
+            keypoints_2d=(np.asarray(self.keypoints_2d, np.float32) * np.float32([sx, sy])).astype(np.float32),
+            crop_box=(c0 * sx, d0 * sy, c1 * sx, d1 * sy))
 
     def to_dict(self) -> dict:
         """JSON-ready dict (lists of floats), the per-hand record of a session file."""

@@ -11,6 +11,7 @@ import contextlib
 import itertools
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -20,6 +21,7 @@ from .checkpoint import load_model
 from .hand import Hand
 from .heatmaps import decode
 from .model_config import ModelConfig
+from .frame_check import WORK_MAX_SIDE
 from .preprocess import normalise, validate_frames
 from .segmentation import segment_frames
 from .skeleton import rhd_to_user
@@ -47,6 +49,16 @@ def resolve_device(device: str = "auto") -> torch.device:
     elif dev.type != "cpu":
         raise ValueError(f"unsupported device {device!r}; use auto, cpu, cuda or cuda:N")
     return dev
+
+
+def _work_copy(frame: np.ndarray) -> np.ndarray:
+    """``frame``, or a copy downscaled (area) so that its longer side is ``WORK_MAX_SIDE``."""
+    h, w = frame.shape[:2]
+    scale = WORK_MAX_SIDE / max(h, w)
+    if scale >= 1:
+        return frame
+    size = (max(2, round(w * scale)), max(2, round(h * scale)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
 def native_bf16() -> bool:
@@ -176,14 +188,24 @@ class HandPoseEstimator:
         if not frames:
             self.last_masks = []
             return []
+        sizes = [f.shape[:2] for f in frames]
+        frames = [_work_copy(f) for f in frames]  # a 9000x6000 photo: work on a 4096 px copy
         if self.mode == "image":
-            return self._process_images(frames, sides)
-        results, masks = [], []
-        for frame, side in zip(frames, sides):
-            hands, mask = self._process_video_frame(frame, side)
-            results.append(hands)
-            masks.append(mask)
-        self.last_masks = masks
+            results = self._process_images(frames, sides)
+        else:
+            results, masks = [], []
+            for frame, side in zip(frames, sides):
+                hands, mask = self._process_video_frame(frame, side)
+                results.append(hands)
+                masks.append(mask)
+            self.last_masks = masks
+        for i, (size, frame) in enumerate(zip(sizes, frames)):
+            if frame.shape[:2] != size:  # back to the frame's own pixels
+                sx, sy = frame.shape[1] / size[1], frame.shape[0] / size[0]
+                results[i] = [h.rescaled(1 / sx, 1 / sy) for h in results[i]]
+                if self.last_masks[i] is not None:
+                    self.last_masks[i] = cv2.resize(self.last_masks[i], (size[1], size[0]),
+                                                    interpolation=cv2.INTER_NEAREST)
         return results
 
     @property

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import torch
 
-MAX_FRAME_SIDE = 8192
+from .frame_check import MAX_FRAME_SIDE, MIN_FRAME_SIDE, WORK_MAX_SIDE, frame_problem  # noqa: F401 (re-exported)
+
 GREY = 128  # normalises to ~0: the value of padding outside the image
 
 
@@ -23,10 +24,9 @@ def validate_frames(frames) -> list[np.ndarray]:
             raise ValueError(f"frame {i}: expected dtype uint8 (BGR 0-255), got {f.dtype}")
         if f.ndim != 3 or f.shape[2] != 3:
             raise ValueError(f"frame {i}: expected shape HxWx3 (BGR), got {f.shape}")
-        if min(f.shape[:2]) < 2:
-            raise ValueError(f"frame {i}: {f.shape[1]}x{f.shape[0]} is too small (at least 2x2)")
-        if max(f.shape[:2]) > MAX_FRAME_SIDE:
-            raise ValueError(f"frame {i}: {f.shape[1]}x{f.shape[0]} exceeds {MAX_FRAME_SIDE} px; resize it first")
+        problem = frame_problem(f)
+        if problem:
+            raise ValueError(f"frame {i}: {problem}")
     return frames
 
 

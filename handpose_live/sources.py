@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .assets import DEMO_DIR
+from .frame_check import frame_problem
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -160,7 +161,7 @@ class ImageFolderSource(FrameSource):
             path = self.paths[self._next]
             self._next += 1
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if frame is not None:
+            if not frame_problem(frame):  # undecodable or too small: skipped, the others go on
                 return frame
             self.skipped.append(path)
         return None

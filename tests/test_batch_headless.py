@@ -29,6 +29,7 @@ def image_folder(tmp_path):
     cv2.imwrite(str(folder / "a_0.png"), frame_with_patch(96, 64, (10, 10, 40, 50)))
     cv2.imwrite(str(folder / "b_1.png"), frame_with_patch(48, 64, (8, 4, 40, 60)))  # other size
     (folder / "c_bad.png").write_bytes(b"not an image")
+    cv2.imwrite(str(folder / "c_tiny.png"), np.zeros((1, 1, 3), np.uint8))  # decodes, too small
     cv2.imwrite(str(folder / "d_3.png"), frame_with_patch(96, 64, (50, 20, 90, 60)))
     (folder / "notes.txt").write_text("ignored")
     return folder
@@ -41,12 +42,13 @@ def test_image_folder(image_folder, tmp_path, capsys):
     assert est.mode == "image" and est.batch_sizes == [3, 1]
     captured = capsys.readouterr()
     assert "4 frames, 3 frames with hands" in captured.out and "frames/s" in captured.out
-    assert "skipped 1 unreadable image" in captured.err
+    assert "skipped 2 image(s) that could not be processed" in captured.err
+    assert "c_tiny.png: 1x1 is too small" in captured.err and "c_bad.png: cannot be decoded" in captured.err
     with SessionReader(out) as r:
         assert r.info["source"]["kind"] == "images" and r.info["status"] == "complete"
         assert r.info["model"]["name"] == "fake-green-patch"
         assert [(x.frame, x.source, x.t) for x in r] == [
-            (0, "a_0.png", None), (1, "b_1.png", None), (3, "d_3.png", None), (4, "e_4.png", None)]
+            (0, "a_0.png", None), (1, "b_1.png", None), (4, "d_3.png", None), (5, "e_4.png", None)]
         assert (r[1].width, r[1].height) == (48, 64) and r.frame_size_px == (96, 64)
         assert r[0].hands[0].bbox == (10, 10, 40, 50) and r[3].hands == []
         # the overlay is drawn where the keypoints are: compare with the unannotated image

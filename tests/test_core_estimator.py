@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -64,6 +65,18 @@ def test_image_mode_finds_hands_where_they_are_on_frames_of_different_sizes():
     assert len({h.track_id for h in results[0] + results[1]}) == 3
     assert [m.shape for m in est.last_masks] == [(480, 640), (240, 180), (50, 70)]
     assert est.last_masks[0][250, 140] == 2 and est.last_masks[0][80, 430] == 1
+
+
+def test_a_phone_photo_is_downscaled_inside_not_refused_and_answers_in_its_own_pixels():
+    small = frame_with_squares(600, 1000, [((200, 200, 400, 400), RED)])
+    big = cv2.resize(small, (5000, 3000), interpolation=cv2.INTER_NEAREST)  # 5000 px > WORK_MAX_SIDE
+    est = fake_estimator()
+    (hand_small,), (hand_big,) = est.process([small])[0], est.process([big])[0]
+    assert hand_big.keypoints_2d == pytest.approx(hand_small.keypoints_2d * 5, abs=8)
+    assert np.array(hand_big.bbox) == pytest.approx(np.array(hand_small.bbox) * 5, abs=10)
+    assert np.array(hand_big.crop_box) == pytest.approx(np.array(hand_small.crop_box) * 5, abs=10)
+    assert est.last_masks[0].shape == (3000, 5000) and est.last_masks[0][1500, 1500] > 0
+    assert hand_big.keypoints_3d == pytest.approx(hand_small.keypoints_3d, abs=1e-3)
 
 
 def test_keypoints_come_out_in_user_order():
@@ -143,7 +156,7 @@ def test_real_random_model_end_to_end_both_modes(tiny_model_dir):
     ([np.zeros((10, 10), np.uint8)], "HxWx3"),
     ([np.zeros((10, 10, 4), np.uint8)], "HxWx3"),
     ([np.zeros((1, 1, 3), np.uint8)], "too small"),
-    ([np.zeros((9000, 4, 3), np.uint8)], "exceeds"),
+    ([np.zeros((40000, 4, 3), np.uint8)], "exceeds"),
     (["not a frame"], "numpy array"),
 ])
 def test_bad_input_is_a_precise_value_error(bad, message):
