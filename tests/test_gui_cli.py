@@ -68,6 +68,8 @@ def test_missing_and_corrupt_sources_fail_with_one_line(run_main, tmp_path):
     (["--max-frames", "0"], ">= 1"),
     (["--resolution", "big"], "1280x720"),
     (["--model", "/no/such/model", "--source", "assets/demo/demo.mp4"], "not found"),
+    (["--source", "assets/demo/demo.mp4", "--screenshot", "README.md/shot.png"], "cannot write under README.md"),
+    (["--source", "assets/demo/demo.mp4", "--screenshot", "assets"], "is a folder"),
 ])
 def test_bad_flags_fail_with_one_line(run_main, argv, words):
     code, err = run_main(*argv)
@@ -116,3 +118,34 @@ def test_main_runs_real_estimator_and_saves_screenshot(tmp_path, tiny_model_dir)
     assert skin > 1000  # the demo clip's hand is on screen
     log = (tmp_path / "data" / "handpose-live" / "handpose-live.log").read_text()
     assert "loaded model random-tiny" in log and "screenshot saved" in log
+
+
+def test_a_failing_way_out_ends_the_app_with_exit_1(qtbot, monkeypatch, tmp_path, capsys):
+    """A screenshot that cannot be written once the run is over (the disk filled, the folder was
+    removed) and a close that raises: the event loop still ends, with exit code 1."""
+    from PyQt5.QtCore import QTimer, pyqtSignal
+    from PyQt5.QtWidgets import QApplication, QMainWindow
+
+    from handpose_live.gui.app import run_event_loop
+
+    class Window(QMainWindow):
+        finished = pyqtSignal(int)
+
+        def __init__(self):
+            super().__init__()
+            self.close_hooks = []
+
+        def grab(self, *args):
+            raise OSError(28, "No space left on device")
+
+        def closeEvent(self, event):  # noqa: N802
+            raise RuntimeError("recorder would not stop")
+
+    window = Window()
+    window.show()
+    QTimer.singleShot(100, lambda: window.finished.emit(0))
+    QTimer.singleShot(10000, QApplication.instance().quit)  # the test's own guard against a hang
+    code = run_event_loop(QApplication.instance(), window, str(tmp_path / "shot.png"), lambda r: None,
+                          tmp_path / "log")
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot save screenshot" in err and "No space left" in err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 from pathlib import Path
 
@@ -109,6 +110,22 @@ def check_record_dir(folder: str) -> Path:
         raise ValueError(f"--record: {exc}") from None
 
 
+def check_screenshot_path(path: str) -> Path:
+    """``--screenshot PATH``: a .png whose folder exists (or can be made) and is writable;
+    ``ValueError`` with a one-line message otherwise (checked before the window opens)."""
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"--screenshot: {target} is a folder; give a file name such as shot.png")
+    if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
+        raise ValueError(f"--screenshot: {target} should end in .png (or .jpg, .bmp)")
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ValueError(f"--screenshot: cannot write under {parent}")
+    return target
+
+
 def check_replay_args(args) -> None:
     """``--replay`` shows a recorded session: live-source flags make no sense with it."""
     clashes = [flag for flag, value in (("--source", args.source), ("--record", args.record),
@@ -129,6 +146,8 @@ def run(argv: list[str]) -> int:
         from .replay_window import OPEN_ERRORS, open_session
         try:
             check_replay_args(args)
+            if args.screenshot:
+                check_screenshot_path(args.screenshot)
             reader = open_session(args.replay)
         except (ValueError, *OPEN_ERRORS) as exc:
             log.error("cannot replay: %s", exc)
@@ -137,6 +156,8 @@ def run(argv: list[str]) -> int:
         return run_replay(args, reader, log_path)
     try:
         record_dir = check_record_dir(args.record) if args.record else None
+        if args.screenshot:
+            check_screenshot_path(args.screenshot)
         source, key, note, estimator, message = prepare(args, settings)
     except (SourceError, ModelLoadError, ValueError) as exc:
         log.error("startup failed: %s", exc)
@@ -197,19 +218,36 @@ def run_event_loop(app, window, screenshot: str | None, interrupt, log_path) -> 
     def save_screenshot():
         if screenshot and not getattr(save_screenshot, "done", False):
             save_screenshot.done = True
-            app.processEvents()
             path = Path(screenshot)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not window.grab().save(str(path)):
-                sys.stderr.write(f"error: cannot save screenshot to {path}\n")
-                exit_code[0] = EXIT_ERROR
+            try:
+                app.processEvents()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                saved = window.grab().save(str(path))
+            except Exception as exc:  # noqa: BLE001 - the exit path must never hang on it
+                log.exception("screenshot failed")
+                saved = False
+                sys.stderr.write(f"error: cannot save screenshot to {path}: {exc}\n")
             else:
+                if not saved:
+                    sys.stderr.write(f"error: cannot save screenshot to {path}\n")
+            if saved:
                 log.info("screenshot saved to %s", path)
+            else:
+                exit_code[0] = EXIT_ERROR
 
     def on_finished(code: int):
-        save_screenshot()
+        """The way out: whatever fails on it (screenshot, recorder, close), the app ends."""
         exit_code[0] = exit_code[0] or code
-        window.close()
+        try:
+            save_screenshot()
+            window.close()
+        except Exception as exc:  # noqa: BLE001
+            log.exception("closing failed")
+            sys.stderr.write(f"error: closing failed: {exc}\n")
+            exit_code[0] = exit_code[0] or EXIT_ERROR
+        finally:
+            if window.isVisible():  # close() failed or was refused: leave anyway
+                app.exit(exit_code[0] or EXIT_ERROR)
 
     def on_signal(signum: int):
         reason = f"interrupted by {signal_name(signum)}"
