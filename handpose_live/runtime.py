@@ -31,10 +31,11 @@ class Frame:
     """One captured frame. ``t_capture`` is ``time.monotonic()`` at capture; ``t_source`` the
     frame's time in the stream (s), used for smoothing."""
 
-    index: int
+    index: int  # index in the source (an image folder's file index: skipped files leave gaps)
     image: np.ndarray  # [H, W, 3] uint8 BGR
     t_capture: float
     t_source: float
+    name: str | None = None  # the image file's name (image folders)
 
 
 @dataclass
@@ -115,7 +116,9 @@ class CaptureThread(threading.Thread):
                     elif now - due > 1.0:  # fell far behind (paused or slow decode): re-anchor
                         t0 = now - self.captured / self.pace_fps
                 t_source = now if self.source.is_live else self.captured / fps
-                frame = Frame(self.captured, image, now, t_source)
+                position = self.source.position
+                frame = Frame(self.captured if position is None else position, image, now, t_source,
+                              self.source.label)
                 while not self.queue.put(frame, block=self.lossless, timeout=0.1):
                     if self._stop_event.is_set():
                         return

@@ -5,6 +5,7 @@ the capture thread in ``runtime.py`` drives them.
 """
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import numpy as np
 
 from .assets import DEMO_DIR
 from .frame_check import frame_problem
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
@@ -31,12 +34,17 @@ class FrameSource:
         kind: "camera", "video" or "images" (the session format's source kinds).
         is_live: True for cameras (frames arrive in real time and may be dropped).
         fps: frames per second of the source, ``None`` when it has no timing (image folder).
+        position: index in the source of the frame ``read()`` returned last (an image folder's
+            file index, so skipped files leave a gap), or ``None`` = count the frames read.
+        label: the file name of that frame (image folders), else ``None``.
     """
 
     name = "source"
     kind = "other"
     is_live = False
     fps: float | None = None
+    position: int | None = None
+    label: str | None = None
 
     def read(self) -> np.ndarray | None:
         raise NotImplementedError
@@ -100,7 +108,8 @@ class CameraSource(FrameSource):
 
 
 class VideoFileSource(FrameSource):
-    """A video file; with ``loop=True`` it restarts at the end (the demo clip does)."""
+    """A video file (or a stream path such as a FIFO, read as it arrives); with ``loop=True`` it
+    restarts at the end (the demo clip does)."""
 
     kind = "video"
 
@@ -108,7 +117,7 @@ class VideoFileSource(FrameSource):
         self.path = Path(path)
         self.loop = loop
         self.name = f"video {self.path.name}"
-        if not self.path.is_file():
+        if not self.path.exists() or self.path.is_dir():
             raise SourceError(f"video file not found: {self.path}")
         self._cap = cv2.VideoCapture(str(self.path))
         ok, frame = self._cap.read() if self._cap.isOpened() else (False, None)
@@ -162,7 +171,9 @@ class ImageFolderSource(FrameSource):
             self._next += 1
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if not frame_problem(frame):  # undecodable or too small: skipped, the others go on
+                self.position, self.label = self._next - 1, path.name
                 return frame
+            log.warning("skipped %s: %s", path.name, frame_problem(frame))
             self.skipped.append(path)
         return None
 
@@ -206,7 +217,7 @@ def open_source(
     path = Path(spec)
     if path.is_dir():
         return ImageFolderSource(path)
-    if path.is_file():
+    if path.exists():  # a file, or a stream path such as a FIFO: read as a video
         if path.suffix.lower() in IMAGE_SUFFIXES:
             raise SourceError(f"{path} is a single image; give the folder that holds it")
         return VideoFileSource(path, loop=loop)

@@ -124,3 +124,27 @@ def test_record_button_shows_time_and_frames_and_uses_the_sessions_folder(qtbot,
     assert info["status"] == "interrupted" and info["status_message"] == "window closed"
     loaded = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
     assert loaded.sessions_dir == str(tmp_path / "my sessions")
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_gui_recording_of_an_image_folder_matches_headless(tmp_path, tiny_model_dir):
+    """--record from the first frame; each line names its file; a skipped file leaves a gap."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no X server")
+    import cv2
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name, value in (("a.jpg", 60), ("b.jpg", 120), ("d.jpg", 180)):
+        cv2.imwrite(str(folder / name), np.full((120, 160, 3), value, np.uint8))
+    (folder / "c.jpg").write_bytes(b"not a picture")
+    out = tmp_path / "rec"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), "--source", str(folder), "--record", str(out),
+         "--max-frames", "3", "--model", str(tiny_model_dir), "--device", "cpu"],
+        env=app_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with SessionReader(out) as r:
+        assert [(x.frame, x.source) for x in r] == [(0, "a.jpg"), (1, "b.jpg"), (3, "d.jpg")]
+        assert r.info["status"] == "complete" and r.info["source"]["kind"] == "images"

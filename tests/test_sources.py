@@ -79,3 +79,21 @@ def test_demo_clip_is_bundled_small_and_playable():
     frame = src.read()
     assert frame.shape == (480, 640, 3) and src.frame_count >= 90 and src.loop
     assert frame.std() > 10  # a picture, not a blank frame
+
+
+def test_a_fifo_is_read_as_a_video_stream(tmp_path):
+    import os
+    import threading
+
+    clip = write_video(tmp_path / "v.avi")
+    fifo = tmp_path / "stream"
+    os.mkfifo(fifo)
+    feeder = threading.Thread(target=lambda: fifo.write_bytes(clip.read_bytes()), daemon=True)
+    feeder.start()
+    with open_source(str(fifo)) as src:
+        assert src.kind == "video"
+        frames = []
+        while (frame := src.read()) is not None:
+            frames.append(frame)
+    feeder.join(10)
+    assert len(frames) >= 2 and frames[0].ndim == 3

@@ -182,15 +182,13 @@ def run_window(args, settings, store, source, key, note, estimator, message, log
                         devices=available_devices(), log_path=str(log_path),
                         data_dir=data_dir())
     window.show()
-    window.start_source(source, key, note)
-    if record_dir is not None:
-        try:
-            window.start_recording(record_dir)
-        except Exception as exc:  # noqa: BLE001 - checked before, but the disk may disagree
-            log.exception("cannot record")
-            sys.stderr.write(f"error: cannot record into {record_dir}: {exc}\n")
-            window.close()
-            return EXIT_ERROR
+    try:
+        window.start_source(source, key, note, record_dir=record_dir)
+    except Exception as exc:  # noqa: BLE001 - checked before, but the disk may disagree
+        log.exception("cannot record")
+        sys.stderr.write(f"error: cannot record into {record_dir}: {exc}\n")
+        window.close()
+        return EXIT_ERROR
     window.update_status()
     return run_event_loop(app, window, args.screenshot, window.interrupt, log_path)
 

@@ -100,8 +100,10 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         self.stats_timer.start()
 
     # ------------------------------------------------------------------ sources
-    def start_source(self, source: FrameSource, key, note: str = "") -> None:
-        """Stop the current stream (if any) and process ``source``."""
+    def start_source(self, source: FrameSource, key, note: str = "", record_dir=None) -> None:
+        """Stop the current stream (if any) and process ``source``; with ``record_dir``, the
+        recording starts before the first frame is captured (so it holds every frame). Raises
+        what ``start_recording`` raises, with nothing started."""
         self.stop_runtime()
         self.source_key, self.source_note = key, note
         self.memory.clear()
@@ -112,6 +114,13 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
             smoothing=self.settings.smoothing, camera_mirrors=self.settings.camera_mirrors,
             on_result=self.recorder.on_result)
         self.runtime.set_hand_side(self.settings.hand_side)
+        if record_dir is not None:
+            try:
+                self.start_recording(record_dir)
+            except Exception:
+                self.runtime.source.close()
+                self.runtime = None
+                raise
         self.runtime.start()
         self.actions.play.setChecked(True)
         self.panel.show_source(key, source.name)

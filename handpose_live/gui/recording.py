@@ -109,7 +109,7 @@ class RecordingController:
                 t = {"camera": frame.t_source - self._t0, "images": None}.get(self._kind,
                                                                               frame.t_source)
                 annotated = draw_view(frame.image, result.hands, result.mask, **self._view)
-                writer.write(frame.index, t, result.hands, annotated)
+                writer.write(frame.index, t, result.hands, annotated, source=frame.name)
             except self._error_cls as exc:  # disk full, unwritable: the writer closed itself
                 log.error("recording failed: %s", exc)
                 self.error, self._writer = str(exc), None
