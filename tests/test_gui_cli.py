@@ -134,18 +134,30 @@ def test_a_failing_way_out_ends_the_app_with_exit_1(qtbot, monkeypatch, tmp_path
         def __init__(self):
             super().__init__()
             self.close_hooks = []
+            self.refuse_close = True
 
         def grab(self, *args):
             raise OSError(28, "No space left on device")
 
         def closeEvent(self, event):  # noqa: N802
-            raise RuntimeError("recorder would not stop")
+            if self.refuse_close:
+                raise RuntimeError("recorder would not stop")
+            event.accept()
 
     window = Window()
     window.show()
+    app = QApplication.instance()
     QTimer.singleShot(100, lambda: window.finished.emit(0))
-    QTimer.singleShot(10000, QApplication.instance().quit)  # the test's own guard against a hang
-    code = run_event_loop(QApplication.instance(), window, str(tmp_path / "shot.png"), lambda r: None,
-                          tmp_path / "log")
+    guard = QTimer()  # the test's own guard against a hang; stopped before the next test runs
+    guard.setSingleShot(True)
+    guard.timeout.connect(app.quit)
+    guard.start(10000)
+    try:
+        code = run_event_loop(app, window, str(tmp_path / "shot.png"), lambda r: None, tmp_path / "log")
+    finally:
+        guard.stop()
+        window.refuse_close = False
+        window.close()
+        window.deleteLater()
     err = capsys.readouterr().err
     assert code == 1 and "cannot save screenshot" in err and "No space left" in err
