@@ -117,6 +117,7 @@ def entry_command() -> list[str]:
         [sys.executable, "-m", "handpose_live.batch"]
 
 
+@pytest.mark.slow  # > 2 s on the 2-core dev VM (pytest --durations)
 @pytest.mark.parametrize("args, expected", [
     (["--headless", "--source", "/no/such/video.mp4", "--out", "/tmp/never_created_x"],
      "source not found"),

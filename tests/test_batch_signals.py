@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from handpose_live.session import SessionReader
 
@@ -33,6 +34,7 @@ RUNNER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # > 2 s on the 2-core dev VM (pytest --durations)
 def test_sigterm_closes_the_session(tmp_path):
     images, out = tmp_path / "imgs", tmp_path / "out"
     images.mkdir()

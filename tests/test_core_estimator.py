@@ -229,6 +229,7 @@ def test_crop_box_is_reported_in_frame_pixels():
     assert np.allclose(hand.crop_box, expected, atol=3)
 
 
+@pytest.mark.slow  # > 2 s on the 2-core dev VM (pytest --durations)
 def test_importing_the_package_pulls_in_neither_qt_nor_training():
     code = ("import sys, handpose_live, handpose_live.pipeline, handpose_live.checkpoint; "
             "bad = [m for m in ('PyQt5', 'pyqtgraph', 'training') if m in sys.modules]; "

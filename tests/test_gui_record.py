@@ -28,6 +28,7 @@ def app_env(tmp_path) -> dict:
                 XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_RUNTIME_DIR=str(runtime))
 
 
+@pytest.mark.slow  # > 2 s on the 2-core dev VM (pytest --durations)
 def test_record_refuses_a_non_empty_folder(tmp_path):
     target = tmp_path / "taken"
     target.mkdir()

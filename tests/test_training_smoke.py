@@ -13,8 +13,8 @@ from handpose_live.pipeline import HandPoseEstimator
 from training import checkpoints, evaluate, export, stages, train
 from training.data_mix import CONTRACT_KEYS
 
-pytestmark = pytest.mark.skipif(not (SHARED_DATA / "hand_mesh" / "right.glb").exists(),
-                                reason="needs ../shared/data/hand_mesh")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SHARED_DATA / "hand_mesh" / "right.glb").exists(),
+                                reason="needs ../shared/data/hand_mesh")]
 
 
 @pytest.fixture(scope="module")
