@@ -40,7 +40,7 @@ def test_lossless_file_shows_processing_rate_not_queueing_as_latency():
 def test_image_folder_counts_images():
     f = status_fields(stats(processed=3, finished=True, inference_fps=0.0),
                       LiveView("images", lossless=True, has_model=True, total=3))
-    assert f["source"] == "Images 3/3 images · ended" and f["inference"] == f"Processing {DASH}"
+    assert f["source"] == "Images 3/3 · ended" and f["inference"] == f"Processing {DASH}"
 
 
 def test_no_model_has_no_inference_rate_or_latency():

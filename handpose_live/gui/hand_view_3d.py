@@ -26,7 +26,7 @@ BONE_INDEX = np.array(BONES, np.int64).reshape(-1)  # vertex pairs for mode='lin
 SLOT_M = 0.22  # distance between the centres of hands side by side (an open hand is ~0.19 m)
 GRID_Z_M = -0.11  # the grid lies under a hand centred at the origin
 # camera distance for one hand, and per extra slot: a hand fills about half the panel's height
-DISTANCE_ONE_M, DISTANCE_PER_SLOT_M = 0.42, 0.2
+DISTANCE_ONE_M, DISTANCE_PER_SLOT_M = 0.3, 0.16
 
 
 def gl_available() -> bool:

@@ -42,10 +42,10 @@ def status_fields(stats, view: LiveView) -> dict[str, str]:
     if view.lossless:
         done = stats.processed
         position = f"{done}/{view.total}" if view.total else f"{done}"
-        unit = "images" if view.kind == "images" else "frames"
+        unit = "" if view.kind == "images" else " frames"
         state = "paused" if view.paused else "ended" if stats.finished else "processing"
         return {
-            "source": f"{label} {position} {unit} · {state}",
+            "source": f"{label} {position}{unit} · {state}",
             "inference": f"{'Processing' if view.has_model else 'Reading'} {_rate(stats.inference_fps)}",
             "latency": f"Latency {DASH}",
             "dropped": f"Dropped {DASH}",
