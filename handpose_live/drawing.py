@@ -91,14 +91,10 @@ def _label(img, text, anchor, color, unit) -> None:
                 cv2.LINE_AA)
 
 
-def draw_hand(frame_bgr: np.ndarray, hand: Hand, spec: DrawSpec = DrawSpec()) -> np.ndarray:
-    """One hand drawn on a copy of ``frame_bgr``: bones coloured per finger, joints in the track
-    colour with a radius that grows with the keypoint score, the crop box and a side/score label."""
-    return draw_hands(frame_bgr, [hand], spec)
-
-
 def draw_hands(frame_bgr: np.ndarray, hands: list[Hand], spec: DrawSpec = DrawSpec()) -> np.ndarray:
-    """All ``hands`` drawn on a copy of ``frame_bgr`` (see ``draw_hand``). Keypoints in frame px."""
+    """All ``hands`` drawn on a copy of ``frame_bgr``: bones coloured per finger, joints in the
+    track colour with a radius that grows with the keypoint score, the crop box and a side/score
+    label. Keypoints in frame px."""
     _check_frame(frame_bgr)
     img = frame_bgr.copy()
     thickness, r_min, r_max = _sizes(img, spec)

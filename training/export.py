@@ -15,6 +15,7 @@ from handpose_live.checkpoint import build_networks, save_model
 from handpose_live.model_config import ModelConfig
 
 from . import checkpoints
+from .stages import NETWORKS
 
 
 def main(argv=None) -> int:
@@ -49,7 +50,7 @@ def main(argv=None) -> int:
         return 2
     config.name, config.description = args.name, args.description
     nets = build_networks(config)
-    for stage, names in (("handseg", ["handsegnet"]), ("posenet", ["posenet"]), ("lifting", ["poseprior", "viewpoint"])):
+    for stage, names in NETWORKS.items():
         for name in names:
             nets[name].load_state_dict(states[stage]["networks"][name])
     save_model(args.out, config, nets, dtype=torch.float16 if args.fp16 else torch.float32)
