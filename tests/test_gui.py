@@ -144,8 +144,6 @@ def test_snapshot_saves_png_and_keypoints(make_window, qtbot, tmp_path):
 
 def test_record_writes_a_session(make_window, qtbot, tmp_path):
     w = make_window(FakeEstimator(delay_s=0.01), max_frames=None)
-    if not w.recorder.available:
-        pytest.skip(w.recorder.reason)
     w.start_source(open_demo(), "demo")
     w.actions.record.setChecked(True)
     qtbot.waitUntil(lambda: w.recorder.frames >= 5, timeout=10000)

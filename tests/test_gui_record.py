@@ -80,8 +80,6 @@ def result(k: int) -> Result:
 
 def test_an_unexpected_write_error_fails_the_session(tmp_path):
     rec = RecordingController()
-    if not rec.available:
-        pytest.skip(rec.reason)
     folder = rec.start(tmp_path / "s", fps=10, model_name="m", weights_sha256={},
                        source_kind="video", source_description="x.mp4", smoothed=False)
     rec.on_result(result(0))

@@ -11,24 +11,16 @@ from pathlib import Path
 
 from ..drawing import DrawSpec, draw_view
 from ..runtime import Result
+from ..session import RecordingError, SessionWriter, timestamped_folder
 
 log = logging.getLogger(__name__)
 
 
 class RecordingController:
-    """Start/stop a ``SessionWriter`` and feed it results. ``available`` is False (and ``reason``
-    says why) when the session package cannot be imported."""
+    """Start/stop a ``SessionWriter`` and feed it results."""
 
     def __init__(self):
-        try:
-            from ..session import RecordingError, SessionWriter, timestamped_folder
-        except ImportError as exc:  # the sessions package is optional for the live view
-            self.available, self.reason = False, f"recording unavailable: {exc}"
-            self._writer_cls = None
-        else:
-            self.available, self.reason = True, ""
-            self._writer_cls, self._folder_for, self._error_cls = (
-                SessionWriter, timestamped_folder, RecordingError)
+        self._writer_cls, self._folder_for, self._error_cls = SessionWriter, timestamped_folder, RecordingError
         self._lock = threading.Lock()
         self._writer = None
         self._view: dict = {}
@@ -60,16 +52,12 @@ class RecordingController:
 
     def new_folder(self, sessions_dir: Path) -> Path:
         """A new timestamped session folder under ``sessions_dir`` (not created yet)."""
-        if not self.available:
-            raise RuntimeError(self.reason)
         return self._folder_for(sessions_dir)
 
     def start(self, folder: Path, *, fps: float, model_name: str, weights_sha256: dict,
               source_kind: str, source_description: str, smoothed: bool) -> Path:
         """Record into the new session folder ``folder`` (refused when it exists and is not
         empty); errors propagate with a user-facing message."""
-        if not self.available:
-            raise RuntimeError(self.reason)
         kind = source_kind if source_kind in ("camera", "video", "images") else "other"
         writer = self._writer_cls(
             folder, fps=fps, model_name=model_name,

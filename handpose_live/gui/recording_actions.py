@@ -72,8 +72,6 @@ class RecordingActions:
     def refresh_record_button(self) -> None:
         """Button text: "Record", or elapsed time and frame count while recording (stats timer)."""
         action, recorder = self.actions.record, self.recorder
-        if not recorder.available:
-            return
         if recorder.recording:
             minutes, seconds = divmod(int(recorder.elapsed_s), 60)
             action.setText(f"Stop ● {minutes}:{seconds:02d} · {recorder.frames} frames")

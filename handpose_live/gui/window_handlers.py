@@ -22,11 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def _version() -> str:
-    try:
-        from .. import __version__
-        return __version__
-    except ImportError:
-        return ""
+    from .. import __version__
+
+    return __version__
 
 
 class WindowActions:
@@ -56,9 +54,6 @@ class WindowActions:
         p.set_models(installed_models(), s.model)
         p.set_devices(list(devices), s.device)
         p.side_combo.setCurrentText(s.hand_side)
-        if not self.recorder.available:
-            a.record.setEnabled(False)
-            a.record.setToolTip(self.recorder.reason)
         geometry = self.store.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
