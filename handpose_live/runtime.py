@@ -116,9 +116,9 @@ class CaptureThread(threading.Thread):
                     elif now - due > 1.0:  # fell far behind (paused or slow decode): re-anchor
                         t0 = now - self.captured / self.pace_fps
                 t_source = now if self.source.is_live else self.captured / fps
-                position = self.source.position
+                position = getattr(self.source, "position", None)
                 frame = Frame(self.captured if position is None else position, image, now, t_source,
-                              self.source.label)
+                              getattr(self.source, "label", None))
                 while not self.queue.put(frame, block=self.lossless, timeout=0.1):
                     if self._stop_event.is_set():
                         return
