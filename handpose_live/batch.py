@@ -160,7 +160,14 @@ def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
                 writer.write(item.frame, item.t, hands, annotated, source=item.name,
                              raw_bgr=item.image if args.raw_video else None)
             bar.update(len(chunk))
-        writer.close()
+        limit_reached = args.max_frames is not None and writer.frame_count >= args.max_frames
+        if src.is_live and not limit_reached:  # a camera never ends by itself: its reads failed
+            lost = f"{src.name} stopped delivering frames (unplugged or taken by another program)"
+            writer.close(status=STATUS_INTERRUPTED, message=lost)
+            sys.stderr.write(f"error: {lost}; the session was closed as interrupted: {writer.folder}\n")
+            status = EXIT_ERROR
+        else:
+            writer.close()
     except KeyboardInterrupt:
         writer.close(status=STATUS_INTERRUPTED, message="interrupted by signal")
         status = EXIT_INTERRUPTED
@@ -175,7 +182,7 @@ def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
     elapsed = max(time.monotonic() - start, 1e-9)
     if skipped:
         sys.stderr.write(f"warning: skipped {len(skipped)} image(s) that could not be processed, e.g. {skipped[0]}\n")
-    note = " (interrupted)" if status == EXIT_INTERRUPTED else ""
+    note = " (interrupted)" if status in (EXIT_INTERRUPTED, EXIT_ERROR) else ""
     print(f"{writer.frame_count} frames, {writer.frames_with_hands} frames with hands, "
           f"{writer.frame_count / elapsed:.1f} frames/s -> {writer.folder}{note}")
     return status

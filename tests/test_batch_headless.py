@@ -161,3 +161,32 @@ def test_video_runs_in_video_mode_with_stable_track_ids(tmp_path):
         assert r[9].hands[0].bbox[0] == pytest.approx(96, abs=5)  # followed the square
     with SessionReader(tmp_path / "i") as r:
         assert len({x.hands[0].track_id for x in r}) == 3
+
+
+def test_a_camera_that_stops_delivering_closes_the_session_and_exits_1(tmp_path, capsys, monkeypatch):
+    from handpose_live.sources import FrameSource
+
+    class UnpluggedCamera(FrameSource):  # 3 frames, then reads fail (how OpenCV reports an unplug)
+        name, kind, is_live, fps = "camera 0", "camera", True, 30.0
+
+        def __init__(self):
+            self.left = 3
+
+        def read(self):
+            self.left -= 1
+            return frame_with_patch(64, 48, (8, 8, 30, 30)) if self.left >= 0 else None
+
+    monkeypatch.setattr(batch, "open_source", lambda spec: UnpluggedCamera())
+    out = tmp_path / "out"
+    assert run(["--headless", "--source", "0", "--out", str(out)], FakeEstimator()) == 1
+    err = capsys.readouterr().err
+    assert "error: camera 0 stopped delivering frames" in err and "Traceback" not in err
+    with SessionReader(out) as r:
+        assert len(r) == 3 and r.info["status"] == "interrupted" and r.info["frames"] == 3
+        assert "stopped delivering frames" in r.info["status_message"]
+    # with --max-frames reached first, a camera run ends normally
+    monkeypatch.setattr(batch, "open_source", lambda spec: UnpluggedCamera())
+    assert run(["--headless", "--source", "0", "--out", str(tmp_path / "o2"), "--max-frames", "2"],
+               FakeEstimator()) == 0
+    with SessionReader(tmp_path / "o2") as r:
+        assert len(r) == 2 and r.info["status"] == "complete"
