@@ -1,6 +1,8 @@
 """The main window under Xvfb: frames, overlay and 3D view in a screenshot; settings; fallbacks."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ from handpose_live.gui.main_window import MainWindow  # noqa: E402
 from handpose_live.gui.model_choice import NO_MODEL_MESSAGE  # noqa: E402
 from handpose_live.gui.settings import AppSettings  # noqa: E402
 from handpose_live.skeleton import KEYPOINT_NAMES  # noqa: E402
-from handpose_live.sources import open_demo  # noqa: E402
+from handpose_live.sources import SourceError, open_demo  # noqa: E402
 from test_runtime_fake_estimator import FakeEstimator  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -164,3 +166,49 @@ def test_side_choice_only_for_two_class_models(make_window):
     two_class.num_classes, two_class.estimates_side = 2, False
     w.set_estimator(two_class)
     assert w.panel.side_combo.isEnabled()
+
+
+def test_a_lost_camera_stops_the_recording_shows_a_banner_and_reconnects(make_window, qtbot, monkeypatch, tmp_path):
+    import json
+
+    from handpose_live.gui import window_handlers
+    from handpose_live.sources import FrameSource
+
+    with open_demo() as demo:
+        picture = demo.read()
+
+    class Camera(FrameSource):
+        name, kind, is_live, fps = "camera 0", "camera", True, 30.0
+
+        def __init__(self, frames):
+            self.left = frames
+
+        def read(self):
+            time.sleep(0.02)
+            self.left -= 1
+            return picture.copy() if self.left >= 0 else None  # then reads fail: unplugged
+
+    attempts = []
+
+    def reopen(key, resolution=None):
+        attempts.append(key)
+        if len(attempts) < 2:
+            raise SourceError("camera 0 cannot be opened")
+        return Camera(10_000)
+
+    monkeypatch.setattr(window_handlers, "open_source", reopen)
+    w = make_window(FakeEstimator(), max_frames=None)
+    w.reconnect_timer.setInterval(200)
+    w.start_source(Camera(15), 0, record_dir=tmp_path / "rec")
+    assert w.recorder.recording
+    qtbot.waitUntil(lambda: w.lost_source is not None, timeout=10000)
+    assert not w.recorder.recording
+    info = json.loads((tmp_path / "rec" / "session.json").read_text())
+    assert info["status"] == "interrupted" and "camera 0 lost" in info["status_message"]
+    assert "camera 0 lost" in w.video._banner and "reconnect" in w.video._banner
+    assert w.view3d_header.text().endswith("no hand in this frame")  # no stale hands on the frozen frame
+    assert w.status.labels["camera"].text() == "Camera lost" and w.status.labels["latency"].text() == "Latency —"
+    qtbot.waitUntil(lambda: w.lost_source is None, timeout=10000)  # the second attempt opens it
+    assert attempts == [0, 0] and w.runtime is not None and not w.runtime.finished
+    assert not w.recorder.recording  # a new recording is the user's choice
+    qtbot.waitUntil(lambda: "reconnected" in w.video._banner, timeout=5000)

@@ -71,3 +71,10 @@ def test_rate_meter_counts_batches_once_and_goes_stale():
     for _ in range(4):
         one.tick(5.0)  # one batch alone: no time has passed, no rate
     assert one.rate_at(5.0) == 0.0
+
+
+def test_a_lost_camera_shows_no_stale_rates():
+    f = status_fields(stats(camera_fps=20.3, inference_fps=7.6), LiveView("camera", lossless=False, has_model=True,
+                                                                       display_latency_ms=208.0, lost=True))
+    assert f == {"source": "Camera lost", "inference": f"Inference {DASH}", "latency": f"Latency {DASH}",
+                 "dropped": "Dropped 7"}

@@ -40,6 +40,7 @@ def initial_size() -> tuple[int, int]:
 
 REPAINT_MS = 33  # at most ~30 repaints per second: rendering and inference share the cores
 STATS_MS = 500
+RECONNECT_MS = 3000  # a lost camera is tried again this often
 
 
 class MainWindow(WindowActions, RecordingActions, QMainWindow):
@@ -68,6 +69,8 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         self.close_hooks: list = []  # called first thing in closeEvent (e.g. --screenshot)
         self.replay_windows: list = []  # sessions opened with File → Open session
         self.stop_reason = ""  # why the window is closing, when not by the user (a signal)
+        self.lost_source = None  # (key, name, reason) of a camera that stopped delivering
+        self.reconnect_attempts = 0
 
         self.setWindowTitle("handpose-live")
         self.actions = make_actions(self)
@@ -96,6 +99,9 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         self.stats_timer = QTimer(self)
         self.stats_timer.setInterval(STATS_MS)
         self.stats_timer.timeout.connect(self.update_status)
+        self.reconnect_timer = QTimer(self)
+        self.reconnect_timer.setInterval(RECONNECT_MS)
+        self.reconnect_timer.timeout.connect(self.try_reconnect)
         self.repaint_timer.start()
         self.stats_timer.start()
 
@@ -105,6 +111,8 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         recording starts before the first frame is captured (so it holds every frame). Raises
         what ``start_recording`` raises, with nothing started."""
         self.stop_runtime()
+        self.reconnect_timer.stop()
+        self.lost_source = None
         self.source_key, self.source_note = key, note
         self.memory.clear()
         self.last_result = None
@@ -194,6 +202,7 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
             hook()
         self.repaint_timer.stop()
         self.stats_timer.stop()
+        self.reconnect_timer.stop()
         if self.recorder.recording:
             ended = self._finished_emitted or (self.runtime is not None and self.runtime.finished)
             if self.stop_reason or not ended:

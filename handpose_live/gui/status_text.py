@@ -30,6 +30,7 @@ class LiveView:
     paused: bool = False
     display_latency_ms: float | None = None  # capture -> display of the newest frame shown
     total: int | None = None  # frames (or images) in the source, when known
+    lost: bool = False  # a camera stopped delivering (the window tries to reconnect)
 
 
 def _rate(value: float) -> str:
@@ -50,6 +51,9 @@ def status_fields(stats, view: LiveView) -> dict[str, str]:
             "latency": f"Latency {DASH}",
             "dropped": f"Dropped {DASH}",
         }
+    if view.lost:
+        return {"source": f"{label} lost", "inference": f"Inference {DASH}", "latency": f"Latency {DASH}",
+                "dropped": f"Dropped {stats.dropped}"}
     source = "paused" if view.paused else "ended" if stats.finished else _rate(stats.camera_fps)
     live = view.has_model and not view.paused and not stats.finished
     latency = view.display_latency_ms if live else None

@@ -203,6 +203,9 @@ class WindowActions:
         if rt is None:
             return
         stats = rt.stats()
+        if (rt.source.is_live and stats.finished and not rt.paused) or self.lost_source is not None:
+            self._camera_lost(rt, stats)
+            return
         view = LiveView(rt.source.kind, rt.lossless, rt.estimator is not None, rt.paused, self.display_latency_ms,
                         getattr(rt.source, "frame_count", None))
         if self.max_frames is not None and rt.lossless:
@@ -223,3 +226,47 @@ class WindowActions:
         self.video.set_banner("\n".join(lines), kind)
         state = "Paused — " if rt.paused else ""
         self.video.set_caption(f"{state}{rt.source.name}")
+
+    def _camera_lost(self, rt, stats) -> None:
+        """A camera stopped delivering (how OpenCV reports an unplug): stop the recording
+        ("interrupted", with the reason), take the hands off the frozen frame, say so in a banner
+        and try to reopen the camera every ``RECONNECT_MS`` (a new recording is the user's choice)."""
+        if self.lost_source is None:
+            reason = stats.error or "no more frames"
+            self.lost_source = (self.source_key, rt.source.name, reason)
+            self.reconnect_attempts = 0
+            log.warning("%s lost: %s", rt.source.name, reason)
+            if self.recorder.recording:
+                self.stop_recording("interrupted", f"{rt.source.name} lost: {reason}")
+            if self.last_result is not None:  # the last frame stays, without its (stale) hands
+                self.video.set_frame(self.last_result.frame.image)
+            self.memory.clear()
+            self.view3d.show_hands([], 0)
+            self.set_3d_header([], 0)
+            self.reconnect_timer.start()
+        view = LiveView(rt.source.kind, rt.lossless, rt.estimator is not None, lost=True)
+        self.status.show_stats(stats, view, self._device(), self._model_name())
+        _, name, reason = self.lost_source
+        text = (f"{name} lost ({reason}). Trying to reconnect every {self.reconnect_timer.interval() / 1000:g} s"
+                f" — attempt {self.reconnect_attempts}.")
+        self.video.set_banner(text, "error")
+        self.video.set_caption(f"{name} — lost")
+        self.status.set_message(text)
+
+    def try_reconnect(self) -> None:
+        """Reconnect timer: reopen the lost camera; on success, track it again."""
+        if self.lost_source is None:
+            self.reconnect_timer.stop()
+            return
+        key, name, _ = self.lost_source
+        self.reconnect_attempts += 1
+        try:
+            source = open_source(key, resolution=resolution_size(self.settings.resolution))
+        except (SourceError, ValueError) as exc:
+            log.info("reconnect %d to %s failed: %s", self.reconnect_attempts, name, exc)
+            self.update_status()
+            return
+        self.reconnect_timer.stop()
+        self.lost_source = None
+        log.info("%s reconnected after %d attempt(s)", name, self.reconnect_attempts)
+        self.start_source(source, key, f"{name} reconnected.")
