@@ -18,6 +18,10 @@ from .segments import SegmentedVideoWriter
 
 MIN_FREE_BYTES = 50 * 1024 * 1024  # recording stops below this much free disk space
 DISK_CHECK_EVERY_FRAMES = 30
+# Space set aside at the start and given back at close, so that the final session.json can be
+# written even when the disk filled up under the recording (a real ENOSPC between two checks).
+RESERVE_FILE = ".space_reserve"
+RESERVE_BYTES = 64 * 1024
 
 
 def check_new_session_folder(folder: str | os.PathLike) -> Path:
@@ -107,6 +111,7 @@ class SessionWriter:
         if record_raw:
             self._videos["raw"] = SegmentedVideoWriter(self.folder, "raw", fps, segment_frames)
         self._guard(self._write_info, "session.json")
+        self._guard(self._make_reserve, "the space reserve")
         try:
             self._jsonl = open(self.folder / fmt.KEYPOINTS_FILE, "w", encoding="utf-8", buffering=1)
         except OSError as e:
@@ -153,25 +158,31 @@ class SessionWriter:
             "hands": [h.to_dict() for h in hands],
         }
         line = json.dumps(record, separators=(",", ":")) + "\n"
-        self._guard(lambda: self._write_frame(annotated_bgr, raw_bgr, line), "the frame")
-        self.frame_count += 1
-        self.frames_with_hands += bool(hands)
+        self._guard(lambda: self._write_frame(annotated_bgr, raw_bgr, line, bool(hands)), "the frame")
 
-    def _write_frame(self, annotated_bgr, raw_bgr, line: str) -> None:
+    def _make_reserve(self) -> None:
+        with open(self.folder / RESERVE_FILE, "wb") as f:
+            f.write(b"\0" * RESERVE_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _write_frame(self, annotated_bgr, raw_bgr, line: str, has_hands: bool) -> None:
+        n = self.frame_count + 1
+        if n % DISK_CHECK_EVERY_FRAMES == 0:  # before anything of this frame is written, so
+            self._check_free_space()            # that "frames" always equals the lines written
         first = self._videos["annotated"].frame_size_px is None
         self._videos["annotated"].write(annotated_bgr)
         if raw_bgr is not None and "raw" in self._videos:
             self._videos["raw"].write(raw_bgr)
         self._jsonl.write(line)
         self._jsonl.flush()
-        n = self.frame_count + 1
+        # the line is out: count it now, so that whatever fails next, "frames" = lines written
+        self.frame_count, self.frames_with_hands = n, self.frames_with_hands + has_hands
         if self.fsync_every_frames > 0 and n % self.fsync_every_frames == 0:
             os.fsync(self._jsonl.fileno())
         if first:
             self.info["frame_size"] = list(self._videos["annotated"].frame_size_px)
             self._write_info()
-        if n % DISK_CHECK_EVERY_FRAMES == 0:
-            self._check_free_space()
 
     def _check_free_space(self) -> None:
         free = shutil.disk_usage(self.folder).free
@@ -185,12 +196,16 @@ class SessionWriter:
         self.info["frames"] = self.frame_count
         self.info["frames_with_hands"] = self.frames_with_hands
         tmp = self.folder / (fmt.INFO_FILE + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.info, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.folder / fmt.INFO_FILE)
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(self.info, f, indent=2)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.folder / fmt.INFO_FILE)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never leave a half-written .tmp behind
+            raise
 
     def _guard(self, action, what: str) -> None:
         try:
@@ -219,8 +234,9 @@ class SessionWriter:
         if jsonl is not None:
             try:
                 jsonl.close()
-            except OSError:
-                pass
+            except OSError:  # a full disk: the buffered tail of a line is lost, a partial last
+                pass         # line may remain (readers ignore it)
+        (self.folder / RESERVE_FILE).unlink(missing_ok=True)  # room for the last session.json
         self.info.update(status=status, status_message=message, ended=fmt.now_iso())
         try:
             self._write_info()
