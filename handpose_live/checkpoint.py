@@ -114,11 +114,3 @@ def load_model(path: str | Path | None = None) -> tuple[ModelConfig, dict[str, n
         networks[name].eval()
         digests[file.name] = sha256_of(file)
     return config, networks, digests
-
-
-def create_random_model(folder: str | Path, preset_name: str = "tiny", seed: int = 0) -> Path:
-    """A model folder with randomly initialised weights (for tests and benchmarks)."""
-    torch.manual_seed(seed)
-    config = preset(preset_name)
-    config.name = f"random-{preset_name}"
-    return save_model(folder, config, build_networks(config))

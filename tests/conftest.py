@@ -10,9 +10,15 @@ SHARED_DATA = Path(os.environ.get("HANDPOSE_DATA", REPO.parent / "shared" / "dat
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """A model folder with random 'tiny' weights (fast)."""
-    from handpose_live.checkpoint import create_random_model
+    import torch
 
-    return create_random_model(tmp_path_factory.mktemp("models") / "tiny", "tiny", seed=0)
+    from handpose_live.checkpoint import build_networks, save_model
+    from handpose_live.model_config import preset
+
+    torch.manual_seed(0)
+    config = preset("tiny")
+    config.name = "random-tiny"
+    return save_model(tmp_path_factory.mktemp("models") / "tiny", config, build_networks(config))
 
 
 def pytest_configure(config):
