@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .assets import ASSETS_DIR, MODELS_DIR  # noqa: F401  (re-exported)
-from .model_config import ModelConfig, preset
+from .model_config import ModelConfig
 from .models import HandSegNet, PoseNet, PosePrior, ViewPoint
 
 DEFAULT_MODEL = "default"
