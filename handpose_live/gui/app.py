@@ -220,18 +220,15 @@ def run_event_loop(app, window, screenshot: str | None, interrupt, log_path) -> 
             try:
                 app.processEvents()
                 path.parent.mkdir(parents=True, exist_ok=True)
-                saved = window.grab().save(str(path))
+                problem = "" if window.grab().save(str(path)) else "the image could not be written"
             except Exception as exc:  # noqa: BLE001 - the exit path must never hang on it
                 log.exception("screenshot failed")
-                saved = False
-                sys.stderr.write(f"error: cannot save screenshot to {path}: {exc}\n")
-            else:
-                if not saved:
-                    sys.stderr.write(f"error: cannot save screenshot to {path}\n")
-            if saved:
-                log.info("screenshot saved to %s", path)
-            else:
+                problem = str(exc)
+            if problem:
+                sys.stderr.write(f"error: cannot save screenshot to {path}: {problem}\n")
                 exit_code[0] = EXIT_ERROR
+            else:
+                log.info("screenshot saved to %s", path)
 
     def on_finished(code: int):
         """The way out: whatever fails on it (screenshot, recorder, close), the app ends."""

@@ -92,7 +92,7 @@ class NoGLView(QLabel):
         self.setStyleSheet("background:#15171a; color:#aaa;")
         self.setMinimumSize(200, 200)
 
-    def show_hands(self, shown, frame_width_px, mirror=False) -> None:
+    def show_hands(self, shown, mirror=False) -> None:
         pass
 
     def reset_view(self) -> None:
@@ -144,10 +144,9 @@ class HandView3D(gl.GLViewWidget):
                                elevation=12, azimuth=-90)
         self._place_labels()
 
-    def show_hands(self, shown: list[ShownHand], frame_width_px: int = 0, mirror: bool = False):
+    def show_hands(self, shown: list[ShownHand], mirror: bool = False):
         """Draw up to ``MAX_HANDS`` hands side by side (``layout_hands``), each with its label;
-        the framing follows when the number of hands changes. ``frame_width_px`` is unused (kept
-        for callers)."""
+        the framing follows when the number of hands changes."""
         shown = shown[:MAX_HANDS]
         points = layout_hands(shown, mirror)
         self._label_anchors = []

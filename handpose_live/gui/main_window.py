@@ -182,7 +182,7 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         if self.runtime is not None and self.runtime.source.kind == "images":
             self.memory.clear()  # separate photos: no hand carries over from the last one
         shown = self.memory.update(result.hands, now)
-        self.view3d.show_hands(shown, result.frame.image.shape[1], mirror=s.mirror_view)
+        self.view3d.show_hands(shown, mirror=s.mirror_view)
         self.set_3d_header(shown, len(result.hands))
 
     def set_3d_header(self, shown, current: int = 0) -> None:

@@ -20,7 +20,6 @@ class RecordingController:
     """Start/stop a ``SessionWriter`` and feed it results."""
 
     def __init__(self):
-        self._writer_cls, self._folder_for, self._error_cls = SessionWriter, timestamped_folder, RecordingError
         self._lock = threading.Lock()
         self._writer = None
         self._view: dict = {}
@@ -52,14 +51,14 @@ class RecordingController:
 
     def new_folder(self, sessions_dir: Path) -> Path:
         """A new timestamped session folder under ``sessions_dir`` (not created yet)."""
-        return self._folder_for(sessions_dir)
+        return timestamped_folder(sessions_dir)
 
     def start(self, folder: Path, *, fps: float, model_name: str, weights_sha256: dict,
               source_kind: str, source_description: str, smoothed: bool) -> Path:
         """Record into the new session folder ``folder`` (refused when it exists and is not
         empty); errors propagate with a user-facing message."""
         kind = source_kind if source_kind in ("camera", "video", "images") else "other"
-        writer = self._writer_cls(
+        writer = SessionWriter(
             folder, fps=fps, model_name=model_name,
             weights_sha256=weights_sha256, source_kind=kind, source_description=source_description,
             mirrored=bool(self._view.get("mirror")), smoothed=smoothed,
@@ -98,7 +97,7 @@ class RecordingController:
                                                                               frame.t_source)
                 annotated = draw_view(frame.image, result.hands, result.mask, **self._view)
                 writer.write(frame.index, t, result.hands, annotated, source=frame.name)
-            except self._error_cls as exc:  # disk full, unwritable: the writer closed itself
+            except RecordingError as exc:  # disk full, unwritable: the writer closed itself
                 log.error("recording failed: %s", exc)
                 self.error, self._writer = str(exc), None
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker thread

@@ -189,7 +189,7 @@ class ReplayWindow(QMainWindow):
         self.video.set_banner(record.damaged or note or self._session_note(), "warning")
         shown = [ShownHand(h, False, h.track_id if h.track_id >= 0 else -1 - i)
                  for i, h in enumerate(record.hands)]
-        self.view3d.show_hands(shown, record.width, mirror=self.reader.mirrored)
+        self.view3d.show_hands(shown, mirror=self.reader.mirrored)
         self.hands_3d = list(record.hands)
         self._set_header(shown)
         self.current = k

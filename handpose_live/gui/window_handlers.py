@@ -241,7 +241,7 @@ class WindowActions:
             if self.last_result is not None:  # the last frame stays, without its (stale) hands
                 self.video.set_frame(self.last_result.frame.image)
             self.memory.clear()
-            self.view3d.show_hands([], 0)
+            self.view3d.show_hands([])
             self.set_3d_header([], 0)
             self.reconnect_timer.start()
         view = LiveView(rt.source.kind, rt.lossless, rt.estimator is not None, lost=True)
