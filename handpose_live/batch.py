@@ -19,12 +19,12 @@ import numpy as np
 from tqdm import tqdm
 
 from .session import RecordingError, SessionFormatError, SessionWriter, export_csv
-from .session.format import STATUS_FAILED, STATUS_INTERRUPTED
+from .session.format import STATUS_FAILED, STATUS_INCOMPLETE, STATUS_INTERRUPTED
 from .session.writer import check_new_session_folder
 from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, MODES, PROG, OneLineParser, common_parser
 from .drawing import draw_hands
 from .frame_check import frame_problem
-from .sources import FrameSource, ImageFolderSource, SourceError, open_source
+from .sources import FrameSource, ImageFolderSource, SourceError, VideoFileSource, open_source
 
 IMAGE_FOLDER_VIDEO_FPS = 10.0  # frame rate of the annotated video of an image folder
 
@@ -71,11 +71,17 @@ def _image_items(src: ImageFolderSource, skipped: list[str]) -> Iterator[_Item]:
 
 
 def _stream_items(src: FrameSource) -> Iterator[_Item]:
-    start, index = time.monotonic(), 0
+    start, count = time.monotonic(), 0
     while (image := src.read()) is not None:
+        position = getattr(src, "position", None)
+        index = count if position is None else position  # frames lost in a damaged video leave a gap
         t = time.monotonic() - start if src.is_live else index / src.fps
         yield _Item(index, t, None, image)
-        index += 1
+        count += 1
+
+
+def _loss_message(src: FrameSource) -> str | None:
+    return src.loss_message() if isinstance(src, VideoFileSource) else None
 
 
 def _chunks(items: Iterator[_Item], size: int, limit: int | None) -> Iterator[list[_Item]]:
@@ -166,6 +172,9 @@ def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
             writer.close(status=STATUS_INTERRUPTED, message=lost)
             sys.stderr.write(f"error: {lost}; the session was closed as interrupted: {writer.folder}\n")
             status = EXIT_ERROR
+        elif loss := _loss_message(src):  # a damaged video: read past, what was lost is said
+            writer.close(status=STATUS_INCOMPLETE, message=loss, source_frames_lost=src.frames_lost)
+            sys.stderr.write(f"warning: {loss}; the session was closed as incomplete\n")
         else:
             writer.close()
     except KeyboardInterrupt:
@@ -182,7 +191,8 @@ def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
     elapsed = max(time.monotonic() - start, 1e-9)
     if skipped:
         sys.stderr.write(f"warning: skipped {len(skipped)} image(s) that could not be processed, e.g. {skipped[0]}\n")
-    note = " (interrupted)" if status in (EXIT_INTERRUPTED, EXIT_ERROR) else ""
+    note = " (interrupted)" if status in (EXIT_INTERRUPTED, EXIT_ERROR) else \
+        " (incomplete: frames of the source were lost)" if writer.info["status"] == STATUS_INCOMPLETE else ""
     print(f"{writer.frame_count} frames, {writer.frames_with_hands} frames with hands, "
           f"{writer.frame_count / elapsed:.1f} frames/s -> {writer.folder}{note}")
     return status

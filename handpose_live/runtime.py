@@ -115,10 +115,10 @@ class CaptureThread(threading.Thread):
                         now = time.monotonic()
                     elif now - due > 1.0:  # fell far behind (paused or slow decode): re-anchor
                         t0 = now - self.captured / self.pace_fps
-                t_source = now if self.source.is_live else self.captured / fps
                 position = getattr(self.source, "position", None)
-                frame = Frame(self.captured if position is None else position, image, now, t_source,
-                              getattr(self.source, "label", None))
+                index = self.captured if position is None else position  # lost frames leave a gap
+                t_source = now if self.source.is_live else index / fps
+                frame = Frame(index, image, now, t_source, getattr(self.source, "label", None))
                 while not self.queue.put(frame, block=self.lossless, timeout=0.1):
                     if self._stop_event.is_set():
                         return

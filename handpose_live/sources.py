@@ -107,9 +107,24 @@ class CameraSource(FrameSource):
         self._cap.release()
 
 
+# Failed reads in a row before a video counts as ended: OpenCV's read fails at a damaged packet
+# and succeeds again at the next frame it can decode, so a damaged spot is read past.
+READ_RETRIES = 25
+# A video that ends this many frames or fewer short of its container's frame count is not called
+# truncated (some containers only estimate the count from the duration).
+END_TOLERANCE_FRAMES = 2
+
+
 class VideoFileSource(FrameSource):
     """A video file (or a stream path such as a FIFO, read as it arrives); with ``loop=True`` it
-    restarts at the end (the demo clip does)."""
+    restarts at the end (the demo clip does).
+
+    A damaged spot is read past (up to ``READ_RETRIES`` failed reads in a row). Frames lost there
+    are counted from the timestamps on both sides of it, and frames missing at the end from the
+    container's frame count (a truncated file); ``frames_lost`` is the total (``None`` when a gap's
+    size cannot be told) and ``position`` counts lost frames too, so they leave a gap in the
+    frame numbers. ``loss_message()`` says what was lost, for the status and the session.
+    """
 
     kind = "video"
 
@@ -130,16 +145,68 @@ class VideoFileSource(FrameSource):
         self.fps = float(fps) if 1.0 <= fps <= 240.0 else 30.0
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
+        self.frames_lost: int | None = 0
+        self.damaged_at: list[float] = []  # media seconds of each damaged spot read past
+        self._delivered = 0
+        self._last_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        self.ended = False
 
     def read(self) -> np.ndarray | None:
         if self._pending is not None:
             frame, self._pending = self._pending, None
+            self.position, self._delivered = 0, 1
             return frame
-        ok, frame = self._cap.read()
-        if (not ok or frame is None) and self.loop:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        if self.ended:
+            return None
+        failures = 0
+        while True:
             ok, frame = self._cap.read()
-        return _as_bgr(frame) if ok and frame is not None else None
+            if ok and frame is not None:
+                break
+            if self.loop:  # the demo clip: back to the start, no damage bookkeeping
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = self._cap.read()
+                if ok and frame is not None:
+                    self._last_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+                    return _as_bgr(frame)
+                return None
+            failures += 1
+            if failures > READ_RETRIES:
+                self._at_end()
+                return None
+        now_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        if failures:
+            self._count_gap(self._last_ms, now_ms)
+        self._last_ms = now_ms
+        self._delivered += 1
+        self.position = self._delivered - 1 + (self.frames_lost or 0)
+        return _as_bgr(frame)
+
+    def _count_gap(self, before_ms: float, after_ms: float) -> None:
+        """A damaged spot was read past between two frames at these media times."""
+        self.damaged_at.append(after_ms / 1000.0)
+        step = 1000.0 / self.fps
+        if not (np.isfinite(before_ms) and np.isfinite(after_ms) and after_ms > before_ms):
+            self.frames_lost = None  # no usable timestamps: lost, but how many is unknown
+        elif self.frames_lost is not None:
+            self.frames_lost += max(0, round((after_ms - before_ms) / step) - 1)
+
+    def _at_end(self) -> None:
+        self.ended = True
+        short = (self.frame_count or 0) - self._delivered - (self.frames_lost or 0)
+        if self.frame_count and short > END_TOLERANCE_FRAMES:  # cut off: the rest never came
+            self.damaged_at.append(self._last_ms / 1000.0)
+            if self.frames_lost is not None:
+                self.frames_lost += short
+
+    def loss_message(self) -> str | None:
+        """None when nothing was lost (so far), else e.g. "12 frames lost (video damaged at 1.6 s)"."""
+        if not self.damaged_at or self.frames_lost == 0:
+            return None
+        where = ", ".join(f"{t:.1f} s" for t in self.damaged_at[:3]) + (", ..." if len(self.damaged_at) > 3 else "")
+        lost = "frames lost (how many is unknown)" if self.frames_lost is None else \
+            f"{self.frames_lost} frame{'s' if self.frames_lost != 1 else ''} lost"
+        return f"{lost}: {self.path.name} is damaged or truncated (at {where})"
 
     def close(self) -> None:
         self._cap.release()

@@ -78,3 +78,35 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path
         writer.write(f)
     writer.release()
     return path
+
+
+def write_damaged_videos(folder: Path, frames: int = 60, fps: int = 10) -> dict[str, Path]:
+    """An MPEG-4 clip with its index up front (as cameras and phones write them), and two damaged
+    copies: ``damaged`` with the packets of frames 23-25 overwritten (OpenCV's read fails there
+    and resumes at frame 26), ``truncated`` cut before frame 40's packet."""
+    import av
+
+    clean = folder / "clean.mp4"
+    container = av.open(str(clean), "w", format="mp4", options={"movflags": "faststart"})
+    stream = container.add_stream("mpeg4", rate=fps)
+    stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+    stream.codec_context.gop_size = 10
+    rng = np.random.default_rng(0)
+    for k in range(frames):
+        image = np.full((120, 160, 3), (k * 4) % 256, np.uint8)
+        image[::7] = rng.integers(0, 255, (18, 160, 3))
+        frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame.pts = k
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+    container.close()
+    with av.open(str(clean)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size]
+    data = bytearray(clean.read_bytes())
+    for k in (23, 24, 25):
+        pos, size = packets[k]
+        data[pos:pos + size] = b"\xff" * size
+    damaged, truncated = folder / "damaged.mp4", folder / "truncated.mp4"
+    damaged.write_bytes(bytes(data))
+    truncated.write_bytes(clean.read_bytes()[:packets[40][0]])
+    return {"clean": clean, "damaged": damaged, "truncated": truncated}

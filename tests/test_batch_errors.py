@@ -129,3 +129,39 @@ def test_process_exit_without_traceback(args, expected):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and expected in proc.stderr
+
+
+def test_damaged_video_ends_incomplete_with_the_lost_frames_named(capsys, tmp_path):
+    import json
+
+    from session_fakes import write_damaged_videos
+
+    from handpose_live.session import SessionReader
+
+    videos = write_damaged_videos(tmp_path)
+    out = tmp_path / "o"
+    code = batch.main(["--headless", "--source", str(videos["damaged"]), "--out", str(out)],
+                      estimator_factory=fake_factory(FakeEstimator()))
+    captured = capsys.readouterr()
+    assert code == 0  # what could be read was processed; the status says what was not
+    assert "warning: 3 frames lost" in captured.err and "incomplete" in captured.out
+    info = json.loads((out / "session.json").read_text())
+    assert info["status"] == "incomplete" and info["source_frames_lost"] == 3
+    assert "damaged.mp4" in info["status_message"]
+    with SessionReader(out) as r:
+        assert r.ended_cleanly and len(r) == 57
+        assert [rec.frame for rec in r][21:25] == [21, 22, 26, 27]  # the lost frames' gap
+        assert r.video_frame(56) is not None  # line k is still video frame k
+
+
+def test_clean_video_ends_complete(capsys, tmp_path):
+    import json
+
+    from session_fakes import write_damaged_videos
+
+    videos = write_damaged_videos(tmp_path)
+    out = tmp_path / "o"
+    assert batch.main(["--headless", "--source", str(videos["clean"]), "--out", str(out)],
+                      estimator_factory=fake_factory(FakeEstimator())) == 0
+    info = json.loads((out / "session.json").read_text())
+    assert info["status"] == "complete" and info["source_frames_lost"] == 0

@@ -97,3 +97,39 @@ def test_a_fifo_is_read_as_a_video_stream(tmp_path):
             frames.append(frame)
     feeder.join(10)
     assert len(frames) >= 2 and frames[0].ndim == 3
+
+
+@pytest.fixture(scope="module")
+def damaged_videos(tmp_path_factory):
+    from session_fakes import write_damaged_videos
+
+    return write_damaged_videos(tmp_path_factory.mktemp("damaged"))
+
+
+def read_positions(path):
+    src = VideoFileSource(path)
+    positions = []
+    while src.read() is not None:
+        positions.append(src.position)
+    src.close()
+    return src, positions
+
+
+def test_clean_video_loses_nothing(damaged_videos):
+    src, positions = read_positions(damaged_videos["clean"])
+    assert positions == list(range(60))
+    assert src.frames_lost == 0 and src.loss_message() is None
+
+
+def test_damaged_spot_is_read_past_and_its_frames_counted(damaged_videos):
+    src, positions = read_positions(damaged_videos["damaged"])
+    # frames 23-25 are unreadable; reading resumes at 26 and the numbering leaves their gap
+    assert positions == list(range(23)) + list(range(26, 60))
+    assert src.frames_lost == 3
+    assert "3 frames lost" in src.loss_message() and "damaged.mp4" in src.loss_message()
+
+
+def test_truncated_video_counts_the_frames_that_never_came(damaged_videos):
+    src, positions = read_positions(damaged_videos["truncated"])
+    assert positions == list(range(40))
+    assert src.frames_lost == 20 and "20 frames lost" in src.loss_message()

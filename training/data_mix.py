@@ -19,6 +19,7 @@ CONTRACT_KEYS = ("image_rgb", "mask", "mask_valid", "mask_coarse", "keypoints_2d
                  "keypoints_3d", "has_3d", "has_3d_camera", "K", "side", "weight")
 PSEUDO_LABEL_SOURCES = {"real_hands", "real_paste"}  # labels from another model: trained with a robust loss
 RENDER_VAL_SEED = 1_000_003  # rendered validation samples use seeds training never draws
+RENDER_DEV_SEED = 2_000_003  # rendered dev (choosing thresholds): neither training's nor val's seeds
 RENDER_TRAIN_LENGTH = 1 << 30
 
 
@@ -45,7 +46,7 @@ def open_dataset(spec: str, split: str, image_size: int, seed: int = 0) -> Datas
         from .render.dataset import RenderedHands
         from .render.poses import RenderedPoses
 
-        base = RENDER_VAL_SEED if split != "train" else seed
+        base = {"train": seed, "dev": RENDER_DEV_SEED}.get(split, RENDER_VAL_SEED)
         kind_class = RenderedHands if kind == "render" else RenderedPoses
         return kind_class(length=RENDER_TRAIN_LENGTH if split == "train" else 2000, seed=base, size=image_size)
     from .data import readers

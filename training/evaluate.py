@@ -298,7 +298,7 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="model folder or name under assets/models (default: shipped)")
     ap.add_argument("--data", required=True)
-    ap.add_argument("--split", default="val", help="val, train; real_hands also dev (carved from train)")
+    ap.add_argument("--split", default="val", help="val, train, dev (real_hands: carved from train; render: its own seeds)")
     ap.add_argument("--n", type=int, default=None,
                     help="samples to score (default 500); real_hands: images, evenly spaced (default all)")
     ap.add_argument("--image-size", type=int, default=320)

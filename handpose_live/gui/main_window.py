@@ -207,8 +207,8 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
             ended = self._finished_emitted or (self.runtime is not None and self.runtime.finished)
             if self.stop_reason or not ended:
                 self.recorder.stop("interrupted", self.stop_reason or "window closed")
-            else:  # --max-frames reached or the whole file recorded
-                self.recorder.stop("complete")
+            else:  # --max-frames reached or the whole file recorded ("incomplete" if frames were lost)
+                self.stop_recording()
         self.stop_runtime()
         for window in list(self.replay_windows):
             window.close()

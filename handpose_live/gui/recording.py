@@ -68,14 +68,16 @@ class RecordingController:
         log.info("recording to %s", writer.folder)
         return writer.folder
 
-    def stop(self, status: str = "complete", message: str | None = None) -> Path | None:
+    def stop(self, status: str = "complete", message: str | None = None,
+             source_frames_lost: int | None = 0) -> Path | None:
         """Stop recording; ``status`` is the session's final status ("complete" when the user
-        stopped it or the source ended, "interrupted" for window close and signals)."""
+        stopped it or the source ended, "incomplete" when a damaged source lost frames,
+        "interrupted" for window close and signals)."""
         with self._lock:
             writer, self._writer = self._writer, None
         if writer is None:
             return None
-        writer.close(status=status, message=message)
+        writer.close(status=status, message=message, source_frames_lost=source_frames_lost)
         log.info("recording stopped (%s): %d frames in %s", status, writer.frame_count,
                  writer.folder)
         return writer.folder

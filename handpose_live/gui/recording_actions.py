@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
+from ..sources import VideoFileSource
+
 log = logging.getLogger(__name__)
 
 
@@ -43,12 +45,21 @@ class RecordingActions:
         return folder
 
     def stop_recording(self, status: str = "complete", message: str | None = None) -> Path | None:
-        folder = self.recorder.stop(status, message)
+        lost = 0
+        loss = self.source_loss()
+        if status == "complete" and loss:  # frames of a damaged video were read past
+            status, message, lost = "incomplete", loss, self.runtime.source.frames_lost
+        folder = self.recorder.stop(status, message, lost)
         self.set_record_checked(False)
         self.refresh_record_button()
         if folder is not None:
             self.status.showMessage(f"Recording saved to {folder}", 8000)
         return folder
+
+    def source_loss(self) -> str | None:
+        """What a damaged video source lost so far (``VideoFileSource.loss_message``), or None."""
+        source = self.runtime.source if self.runtime is not None else None
+        return source.loss_message() if isinstance(source, VideoFileSource) else None
 
     def toggle_recording(self, on: bool) -> None:
         """The record button: start in a new timestamped folder, or stop (status "complete")."""

@@ -206,6 +206,8 @@ class ReplayWindow(QMainWindow):
             return "This recording was cut off (the app was killed): the end may be missing."
         if status == "failed":
             return f"Recording failed: {self.reader.info.get('status_message') or 'unknown error'}"
+        if status == "incomplete":
+            return f"The source video was damaged: {self.reader.info.get('status_message') or 'frames lost'}"
         return ""
 
     def _set_header(self, shown) -> None:

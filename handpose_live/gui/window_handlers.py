@@ -217,12 +217,13 @@ class WindowActions:
             self.status.showMessage(error, 15000)
             QMessageBox.warning(self, "Recording stopped", error)
         self.refresh_record_button()
-        notes = [n for n in (self.source_note, stats.error, self.model_message) if n]
+        loss = self.source_loss()  # a damaged video: frames read past
+        notes = [n for n in (self.source_note, stats.error, loss, self.model_message) if n]
         if stats.finished and self.max_frames is None:
             notes.append(f"End of {rt.source.name}.")
         self.status.set_message("  ·  ".join(notes) or f"Tracking {rt.source.name}")
-        lines = [n for n in (self.source_note, stats.error or self.model_message) if n]
-        kind = "error" if stats.error else "warning" if self.model_message else "info"
+        lines = [n for n in (self.source_note, stats.error or loss or self.model_message) if n]
+        kind = "error" if stats.error else "warning" if loss or self.model_message else "info"
         self.video.set_banner("\n".join(lines), kind)
         state = "Paused — " if rt.paused else ""
         self.video.set_caption(f"{state}{rt.source.name}")

@@ -6,13 +6,12 @@ from datetime import datetime, timezone
 from ..skeleton import KEYPOINT_NAMES
 
 FORMAT_NAME = "handpose-live-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: fragmented-MP4 video (H.264 or MPEG-4), "video.codec" names the codec
 
 INFO_FILE = "session.json"
 KEYPOINTS_FILE = "keypoints.jsonl"
 CSV_FILE = "keypoints.csv"
 VIDEO_KINDS = ("annotated", "raw")
-VIDEO_FOURCC = "mp4v"
 VIDEO_SUFFIX = ".mp4"
 SEGMENT_SECONDS = 10.0
 
@@ -21,6 +20,7 @@ STATUS_RECORDING = "recording"
 STATUS_COMPLETE = "complete"
 STATUS_INTERRUPTED = "interrupted"
 STATUS_FAILED = "failed"
+STATUS_INCOMPLETE = "incomplete"  # the source was read to its end, but frames of it were lost (damaged video)
 
 SOURCE_KINDS = ("camera", "video", "images", "other")
 
@@ -72,6 +72,7 @@ def new_info(
     record_raw: bool,
     time_base: str,
     segment_frames: int,
+    codec: str,
 ) -> dict:
     """The ``session.json`` content at the start of a recording (frame size still unknown)."""
     if source_kind not in SOURCE_KINDS:
@@ -98,7 +99,8 @@ def new_info(
         "units": dict(UNITS),
         "axes": dict(AXES),
         "video": {
-            "codec": VIDEO_FOURCC,
+            "codec": str(codec),
+            "container": "fragmented mp4",
             "segment_frames": int(segment_frames),
             "files": {k: (f"{k}_NNN{VIDEO_SUFFIX}" if on else None) for k, on in videos.items()},
             "letterbox": "frames of another size are scaled to fit frame_size, centred, "
@@ -106,4 +108,5 @@ def new_info(
         },
         "frames": 0,
         "frames_with_hands": 0,
+        "source_frames_lost": 0,
     }

@@ -154,7 +154,7 @@ class SessionReader:
     @property
     def ended_cleanly(self) -> bool:
         """False when the recorder was killed or failed (status "recording" or "failed")."""
-        return self.info.get("status") in (fmt.STATUS_COMPLETE, fmt.STATUS_INTERRUPTED)
+        return self.info.get("status") in (fmt.STATUS_COMPLETE, fmt.STATUS_INTERRUPTED, fmt.STATUS_INCOMPLETE)
 
     # --- keypoints ------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -71,7 +71,7 @@ class SessionWriter:
     ``session.json`` is written at once (status "recording") and replaced atomically when the
     frame size is known and on ``close()``. Each ``write()`` appends the video frame(s), then one
     jsonl line, flushed to the OS (``os.fsync`` every ``fsync_every_frames``; 0 disables), so
-    a killed process loses at most the frame in flight and the open ≤10 s video segment.
+    a killed process loses at most the frame in flight and the last ~1 s of video (fragmented MP4).
 
     Any failure to write raises ``RecordingError``; the writer is then already closed (status
     "failed") and the caller can stop recording and keep tracking. Not thread-safe: call from
@@ -96,20 +96,20 @@ class SessionWriter:
     ):
         self.folder = prepare_session_folder(folder)
         segment_frames = fmt.segment_frames_for(fps, segment_seconds)
+        self._videos = {"annotated": SegmentedVideoWriter(self.folder, "annotated", fps, segment_frames)}
+        if record_raw:
+            self._videos["raw"] = SegmentedVideoWriter(self.folder, "raw", fps, segment_frames)
         self.info = fmt.new_info(
             fps=fps, model_name=model_name, weights_sha256=weights_sha256 or {},
             source_kind=source_kind, source_description=source_description, mirrored=mirrored,
             smoothed=smoothed, record_raw=record_raw, time_base=time_base,
-            segment_frames=segment_frames,
+            segment_frames=segment_frames, codec=self._videos["annotated"].codec,
         )
         self.fsync_every_frames = int(fsync_every_frames)
         self.frame_count = 0
         self.frames_with_hands = 0
         self.closed = False
         self._started = time.monotonic()
-        self._videos = {"annotated": SegmentedVideoWriter(self.folder, "annotated", fps, segment_frames)}
-        if record_raw:
-            self._videos["raw"] = SegmentedVideoWriter(self.folder, "raw", fps, segment_frames)
         self._guard(self._write_info, "session.json")
         self._guard(self._make_reserve, "the space reserve")
         try:
@@ -219,12 +219,16 @@ class SessionWriter:
         self.close(status=fmt.STATUS_FAILED, message=message)
         raise RecordingError(message) from cause
 
-    def close(self, status: str = fmt.STATUS_COMPLETE, message: str | None = None) -> None:
+    def close(self, status: str = fmt.STATUS_COMPLETE, message: str | None = None,
+              source_frames_lost: int | None = 0) -> None:
         """Finish the videos and write the final ``session.json``. Idempotent; never raises
-        for I/O problems (the previous ``session.json`` stays valid if the update fails)."""
+        for I/O problems (the previous ``session.json`` stays valid if the update fails).
+        ``source_frames_lost``: frames of the source that could not be read (a damaged video;
+        ``None`` = some, number unknown)."""
         if self.closed:
             return
         self.closed = True
+        self.info["source_frames_lost"] = source_frames_lost
         for video in self._videos.values():
             try:
                 video.close()
