@@ -131,6 +131,8 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
         mode = "image" if isinstance(src, ImageFolderSource) else "video"
         factory = estimator_factory or load_estimator
         est = factory(args.model, args.device or "auto", args.precision, mode)
+        if args.hand_size is not None:
+            est.palm_length_m = args.hand_size
         if not getattr(est, "estimates_side", True) and args.hand_side is None:
             raise BatchError(f"model {est.model_name} tells only hand from background: "
                              "pass --hand-side left or --hand-side right")
@@ -139,6 +141,7 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
             args.out, fps=fps, model_name=est.model_name, weights_sha256=est.weights_sha256,
             source_kind=src.kind, source_description=str(args.source), record_raw=args.raw_video,
             time_base={"camera": "wall_clock", "images": "none"}.get(src.kind, "media"),
+            palm_length_m=getattr(est, "palm_length_m", None),
         )
         return _process(src, est, writer, args)
     finally:

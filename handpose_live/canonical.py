@@ -14,10 +14,14 @@ import torch
 
 from .skeleton import RHD_LITTLE_MCP, RHD_MIDDLE_MCP, RHD_MIDDLE_PIP, RHD_WRIST
 
-# Default metric length of the middle-finger MCP->PIP bone. 0.047 m is that bone on the rigged
-# WebXR "generic-hand" mesh our renderer trains on (0.0469 m); adult proximal phalanges of the
-# middle finger measure roughly 0.040-0.050 m, so metric output is exact to about +-10 %.
-DEFAULT_BONE_LENGTH_M = 0.047
+
+def metric_scale(canonical: torch.Tensor, palm_length_m: float) -> torch.Tensor:
+    """Per hand, the metric length of the middle MCP->PIP bone (the canonical unit) that makes
+    the hand's wrist -> middle MCP distance ``palm_length_m``: ``palm_length_m / |c[MCP] - c[wrist]|``
+    with ``canonical`` ``[B, 21, 3]`` in bone units (so the palm of the 3D output is always the
+    given length, and the fingers keep the model's proportions)."""
+    palm = (canonical[:, RHD_MIDDLE_MCP] - canonical[:, RHD_WRIST]).norm(dim=-1)
+    return palm_length_m / palm.clamp_min(0.5)  # the palm is ~2 bones; 0.5 only guards a collapse
 
 
 def _rot_x(a: torch.Tensor) -> torch.Tensor:

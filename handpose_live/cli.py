@@ -17,6 +17,8 @@ import argparse
 import re
 import sys
 
+from .hand_size import check_palm_length
+
 BATCH_FLAGS = ("--headless", "--export-csv")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -65,6 +67,14 @@ MODES = (f"Modes: the live window (default); --replay DIR, a recorded session in
          "Exit codes: 0 done, 2 usage or bad input, 1 failure while running, 130 interrupted.")
 
 
+def _palm_cm(text: str) -> float:
+    """``--hand-size`` in cm -> metres, checked (4-16 cm)."""
+    try:
+        return check_palm_length(float(text) / 100)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e) if "palm" in str(e) else f"not a number: {text!r}") from None
+
+
 def common_parser() -> argparse.ArgumentParser:
     """The flags every mode shares, checked the same way (a parent parser, no --help)."""
     p = argparse.ArgumentParser(add_help=False)
@@ -79,6 +89,9 @@ def common_parser() -> argparse.ArgumentParser:
                         "faster than fp32)")
     p.add_argument("--max-frames", type=_positive, default=None, metavar="N",
                    help="process N frames (or the whole source if shorter), then exit 0")
+    p.add_argument("--hand-size", type=_palm_cm, default=None, metavar="CM",
+                   help="palm length in cm, back of the hand, wrist crease to middle knuckle: the scale of "
+                        "the 3D keypoints (default: the window's last setting, else 10)")
     return p
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .canonical import DEFAULT_BONE_LENGTH_M
+from .hand_size import DEFAULT_PALM_LENGTH_M
 from .crop import REGION_ENLARGE, REGION_SHIFT, region_box
 from .models import HandSegNetConfig, LiftingConfig, PoseNetConfig
 
@@ -49,7 +49,8 @@ class ModelConfig:
     poseprior: LiftingConfig = field(default_factory=LiftingConfig)
     viewpoint: LiftingConfig = field(default_factory=LiftingConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
-    bone_length_m: float = DEFAULT_BONE_LENGTH_M  # metric length of the middle MCP->PIP bone
+    # metric scale of the 3D output: the wrist -> middle MCP distance (the user's hand size)
+    palm_length_m: float = DEFAULT_PALM_LENGTH_M
     name: str = "unnamed"
     description: str = ""
 
@@ -67,6 +68,7 @@ class ModelConfig:
         kinds = {"handsegnet": HandSegNetConfig, "posenet": PoseNetConfig, "poseprior": LiftingConfig,
                  "viewpoint": LiftingConfig, "detection": DetectionConfig}
         kwargs = {}
+        d.pop("bone_length_m", None)  # models exported before the palm length: the default applies
         for key, value in d.items():
             if key in kinds:
                 kwargs[key] = _strict(kinds[key], value, key)

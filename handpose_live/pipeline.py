@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from . import crop as cropping
-from .canonical import from_canonical, rodrigues
+from .canonical import from_canonical, metric_scale, rodrigues
+from .hand_size import check_palm_length
 from .checkpoint import load_model
 from .hand import Hand
 from .heatmaps import decode
@@ -152,11 +153,27 @@ class HandPoseEstimator:
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str = "auto",
-                        precision: str = "auto", mode: str = "image") -> "HandPoseEstimator":
+                        precision: str = "auto", mode: str = "image",
+                        palm_length_m: float | None = None) -> "HandPoseEstimator":
         """Load a model folder (or a name under ``assets/models``; ``None`` = the shipped default).
+        ``palm_length_m``: the user's hand size (see ``palm_length_m``; default: the model's, 0.10 m).
         Raises ``checkpoint.ModelNotFoundError`` / ``checkpoint.CorruptModelError``."""
         config, networks, digests = load_model(path)
-        return cls(config, networks, device=device, precision=precision, mode=mode, digests=digests)
+        est = cls(config, networks, device=device, precision=precision, mode=mode, digests=digests)
+        if palm_length_m is not None:
+            est.palm_length_m = palm_length_m
+        return est
+
+    @property
+    def palm_length_m(self) -> float:
+        """The hand size that sets the metric scale of ``keypoints_3d``: the palm length in metres,
+        on the back of the hand from the middle of the wrist crease to the middle finger's knuckle
+        (each hand's wrist -> middle MCP distance is scaled to it). ``ValueError`` outside 4-16 cm."""
+        return self.config.palm_length_m
+
+    @palm_length_m.setter
+    def palm_length_m(self, value: float) -> None:
+        self.config.palm_length_m = check_palm_length(value)
 
     @property
     def device(self) -> str:
@@ -296,7 +313,7 @@ class HandPoseEstimator:
         one_hot[torch.arange(len(chosen)), is_right.long()] = 1.0
         canonical = self.nets["poseprior"](maps, one_hot)
         rotation = rodrigues(self.nets["viewpoint"](maps, one_hot))
-        xyz = from_canonical(canonical, rotation, is_right, self.config.bone_length_m)
+        xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
         return list(zip(kp_frame.cpu().numpy(), conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))
 

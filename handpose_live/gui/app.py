@@ -83,6 +83,8 @@ def prepare(args, settings: AppSettings):
         settings.resolution = args.resolution
     if args.no_smoothing:
         settings.smoothing = False
+    if args.hand_size is not None:
+        settings.hand_size_cm = round(args.hand_size * 100, 1)
     source, key, note = open_start_source(args, settings)
     try:
         if args.model is not None:

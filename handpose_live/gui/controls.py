@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import (QAction, QComboBox, QFormLayout, QGroupBox, QHBoxLayout,
+from PyQt5.QtWidgets import (QAction, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                              QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
+from ..hand_size import PALM_LENGTH_RANGE_M
 from .settings import RESOLUTIONS
 
 CAMERA_SLOTS = 4  # camera indices offered in the source picker
@@ -99,6 +100,16 @@ class ControlPanel(QWidget):
         self.side_combo.setToolTip("This model cannot tell left from right (2-class paper model, no side head): "
                                    "say which hand you show")
 
+        self.hand_size_spin = QDoubleSpinBox()
+        lo, hi = PALM_LENGTH_RANGE_M
+        self.hand_size_spin.setRange(lo * 100, hi * 100)
+        self.hand_size_spin.setDecimals(1)
+        self.hand_size_spin.setSingleStep(0.5)
+        self.hand_size_spin.setSuffix(" cm")
+        self.hand_size_spin.setToolTip(
+            "Palm length: on the back of the hand, from the middle of the wrist crease to the middle "
+            "finger's knuckle. Sets the scale of the 3D keypoints (adults: about 8.5-11.5 cm)")
+
         source = QGroupBox("Source")
         form = QFormLayout(source)
         form.addRow("Input", self.source_combo)
@@ -113,6 +124,7 @@ class ControlPanel(QWidget):
         form.addRow("Model", self.model_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Hand side", self.side_combo)
+        form.addRow("Hand size", self.hand_size_spin)
 
         play = _button(actions.play)
         play.setObjectName("play")

@@ -143,6 +143,8 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
 
     def set_estimator(self, estimator, message: str = "") -> None:
         self.estimator, self.model_message = estimator, message
+        if estimator is not None:
+            estimator.palm_length_m = self.settings.hand_size_cm / 100
         if self.runtime is not None:
             self.runtime.set_estimator(estimator)
         self.enable_side_choice()

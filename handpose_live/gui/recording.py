@@ -54,7 +54,8 @@ class RecordingController:
         return timestamped_folder(sessions_dir)
 
     def start(self, folder: Path, *, fps: float, model_name: str, weights_sha256: dict,
-              source_kind: str, source_description: str, smoothed: bool) -> Path:
+              source_kind: str, source_description: str, smoothed: bool,
+              palm_length_m: float | None = None) -> Path:
         """Record into the new session folder ``folder`` (refused when it exists and is not
         empty); errors propagate with a user-facing message."""
         kind = source_kind if source_kind in ("camera", "video", "images") else "other"
@@ -62,7 +63,8 @@ class RecordingController:
             folder, fps=fps, model_name=model_name,
             weights_sha256=weights_sha256, source_kind=kind, source_description=source_description,
             mirrored=bool(self._view.get("mirror")), smoothed=smoothed,
-            time_base={"camera": "wall_clock", "images": "none"}.get(kind, "media"))
+            time_base={"camera": "wall_clock", "images": "none"}.get(kind, "media"),
+            palm_length_m=palm_length_m)
         with self._lock:
             self._writer, self.error, self._kind, self._t0 = writer, "", kind, None
         log.info("recording to %s", writer.folder)

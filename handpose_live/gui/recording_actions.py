@@ -38,7 +38,8 @@ class RecordingActions:
             target, fps=source.fps or 10.0,
             model_name=getattr(estimator, "model_name", None) or "none",
             weights_sha256=dict(getattr(estimator, "weights_sha256", {}) or {}),
-            source_kind=source.kind, source_description=source.name, smoothed=self.settings.smoothing)
+            source_kind=source.kind, source_description=source.name, smoothed=self.settings.smoothing,
+            palm_length_m=getattr(estimator, "palm_length_m", None))
         self.set_record_checked(True)
         self.status.showMessage(f"Recording to {folder}", 5000)
         self.refresh_record_button()
@@ -91,3 +92,4 @@ class RecordingActions:
             action.setText("Record")
             action.setToolTip(f"Record a session into a new folder under {self.sessions_dir()} (Ctrl+R)")
         self.status.show_recording(recorder.frames if recorder.recording else None)
+        self.panel.hand_size_spin.setEnabled(not recorder.recording)  # session.json holds one size

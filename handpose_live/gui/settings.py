@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PyQt5.QtCore import QSettings, QStandardPaths
 
+from ..hand_size import DEFAULT_PALM_LENGTH_M, check_palm_length
+
 ORGANIZATION = "handpose-live"
 APPLICATION = "handpose-live"
 RESOLUTIONS = ("640x480", "1280x720", "1920x1080")
@@ -26,6 +28,7 @@ class AppSettings:
     model: str = ""  # "" = the shipped default; else a name under assets/models or a folder
     device: str = "auto"
     hand_side: str = "right"  # for models that cannot tell left from right: which hand is shown
+    hand_size_cm: float = DEFAULT_PALM_LENGTH_M * 100  # palm length: the scale of the 3D keypoints
     last_dir: str = ""
     sessions_dir: str = ""  # where the record button puts sessions; "" = <data dir>/sessions
 
@@ -43,6 +46,8 @@ class AppSettings:
                     value = raw if isinstance(raw, bool) else str(raw).lower() in ("true", "1")
                 elif isinstance(default, int):
                     value = int(raw)
+                elif isinstance(default, float):
+                    value = float(raw)
                 else:
                     value = str(raw)
             except (TypeError, ValueError):
@@ -51,6 +56,10 @@ class AppSettings:
         settings = cls(**values)
         if settings.resolution not in RESOLUTIONS:
             settings.resolution = cls.resolution
+        try:
+            check_palm_length(settings.hand_size_cm / 100)
+        except ValueError:
+            settings.hand_size_cm = cls.hand_size_cm
         return settings
 
     def save(self, store: QSettings) -> None:

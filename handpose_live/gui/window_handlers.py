@@ -54,6 +54,7 @@ class WindowActions:
         p.set_models(installed_models(), s.model)
         p.set_devices(list(devices), s.device)
         p.side_combo.setCurrentText(s.hand_side)
+        p.hand_size_spin.setValue(s.hand_size_cm)
         geometry = self.store.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -99,6 +100,7 @@ class WindowActions:
         p.model_combo.currentIndexChanged.connect(lambda i: self.change_model(p.model_combo.itemData(i)))
         p.device_combo.currentTextChanged.connect(lambda text: self.change_model(s.model, device=text))
         p.side_combo.currentTextChanged.connect(lambda text: self.change_side(text))
+        p.hand_size_spin.valueChanged.connect(lambda cm: self.change_hand_size(cm))
 
     def _model_name(self) -> str:
         return getattr(self.estimator, "model_name", None) or "none"
@@ -162,6 +164,13 @@ class WindowActions:
         self.settings.hand_side = side
         if self.runtime is not None:
             self.runtime.set_hand_side(side)
+
+    def change_hand_size(self, cm: float) -> None:
+        """The palm length (cm) that scales the 3D keypoints; a recording keeps the size it
+        started with (the spin box is disabled while recording)."""
+        self.settings.hand_size_cm = round(float(cm), 1)
+        if self.estimator is not None:
+            self.estimator.palm_length_m = self.settings.hand_size_cm / 100
 
     def snapshot(self) -> None:
         """Save the annotated frame (PNG) and its hands (JSON) under the snapshots folder."""

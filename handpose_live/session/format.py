@@ -73,6 +73,7 @@ def new_info(
     time_base: str,
     segment_frames: int,
     codec: str,
+    palm_length_m: float | None = None,
 ) -> dict:
     """The ``session.json`` content at the start of a recording (frame size still unknown)."""
     if source_kind not in SOURCE_KINDS:
@@ -94,6 +95,7 @@ def new_info(
         "fps": float(fps),
         "time_base": time_base,
         "mirrored": bool(mirrored),
+        "palm_length_m": None if palm_length_m is None else round(float(palm_length_m), 4),
         "smoothed": bool(smoothed),
         "keypoint_names": list(KEYPOINT_NAMES),
         "units": dict(UNITS),

@@ -93,6 +93,7 @@ class SessionWriter:
         time_base: str = "media",
         segment_seconds: float = fmt.SEGMENT_SECONDS,
         fsync_every_frames: int = 30,
+        palm_length_m: float | None = None,
     ):
         self.folder = prepare_session_folder(folder)
         segment_frames = fmt.segment_frames_for(fps, segment_seconds)
@@ -103,7 +104,7 @@ class SessionWriter:
             fps=fps, model_name=model_name, weights_sha256=weights_sha256 or {},
             source_kind=source_kind, source_description=source_description, mirrored=mirrored,
             smoothed=smoothed, record_raw=record_raw, time_base=time_base,
-            segment_frames=segment_frames, codec=self._videos["annotated"].codec,
+            segment_frames=segment_frames, codec=self._videos["annotated"].codec, palm_length_m=palm_length_m,
         )
         self.fsync_every_frames = int(fsync_every_frames)
         self.frame_count = 0
