@@ -96,6 +96,21 @@ def rodrigues(axis_angle: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return eye + s * skew + (1 - c) * (skew @ skew)
 
 
+def rotation_from_6d(six: torch.Tensor) -> torch.Tensor:
+    """``[B, 6]`` -> rotation matrices ``[B, 3, 3]``: the two 3-vectors are made orthonormal
+    (Gram-Schmidt) and are the first two rows; the third is their cross product. Any input that
+    is not degenerate maps to a proper rotation, and the map is continuous."""
+    a, b = six[:, :3], six[:, 3:]
+    r1 = torch.nn.functional.normalize(a, dim=-1, eps=1e-8)
+    r2 = torch.nn.functional.normalize(b - (r1 * b).sum(-1, keepdim=True) * r1, dim=-1, eps=1e-8)
+    return torch.stack([r1, r2, torch.linalg.cross(r1, r2)], dim=-2)
+
+
+def rotation_to_6d(rotation: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices ``[B, 3, 3]`` -> ``[B, 6]`` (their first two rows; inverse of ``rotation_from_6d``)."""
+    return rotation[:, :2, :].reshape(-1, 6)
+
+
 def rotation_to_axis_angle(rotation: torch.Tensor) -> torch.Tensor:
     """Rotation matrices ``[B, 3, 3]`` -> axis-angle ``[B, 3]`` (inverse of ``rodrigues``;
     accurate away from angle = pi, which the training targets rarely reach)."""

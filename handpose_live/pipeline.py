@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from . import crop as cropping
-from .canonical import from_canonical, metric_scale, rodrigues
+from .canonical import from_canonical, metric_scale
 from .hand_size import check_palm_length
 from .checkpoint import load_model
 from .hand import Hand
@@ -312,7 +312,7 @@ class HandPoseEstimator:
         is_right = torch.tensor([s == "right" for s in chosen], device=self._device)
         one_hot[torch.arange(len(chosen)), is_right.long()] = 1.0
         canonical = self.nets["poseprior"](maps, one_hot)
-        rotation = rodrigues(self.nets["viewpoint"](maps, one_hot))
+        rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](maps, one_hot))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
         return list(zip(kp_frame.cpu().numpy(), conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from handpose_live import crop
-from handpose_live.canonical import from_canonical, rodrigues, rotation_to_axis_angle, side_flip, to_canonical
+from handpose_live.canonical import (from_canonical, rodrigues, rotation_from_6d, rotation_to_6d,
+                                    rotation_to_axis_angle, side_flip, to_canonical)
 from handpose_live.detection import find_regions
 from handpose_live.heatmaps import decode, encode
 from handpose_live.preprocess import letterbox, unletterbox_mask
@@ -42,6 +43,45 @@ def test_right_hand_is_the_mirror_of_the_left():
     c_right, _, _ = to_canonical(mirrored, torch.ones(4, dtype=torch.bool))
     assert torch.allclose(c_left, c_right, atol=1e-5)
     assert side_flip(torch.tensor([False, True]))[:, 0, 2].tolist() == [1.0, -1.0]
+
+
+def palm_on_left_hand():
+    """A left hand held up, palm to the camera (camera axes: x right, y down, z forward), RHD
+    order: thumb on the viewer's right (+x), little finger on the left, the thumb tip curled
+    towards the camera (smaller z)."""
+    xyz = torch.zeros(21, 3)
+    xyz[0] = torch.tensor([0.0, 0.08, 0.50])  # wrist
+    for finger, x in zip(range(4), (0.03, 0.01, -0.01, -0.03)):  # index, middle, ring, little
+        for j in range(4):  # RHD: tip (j=0) ... base (j=3)
+            xyz[5 + 4 * finger + j] = torch.tensor([x, -0.025 * (3 - j), 0.50])
+    for j in range(4):  # thumb: base out to the right, tip towards the camera
+        xyz[1 + j] = torch.tensor([0.045 + 0.005 * (3 - j), 0.04 - 0.012 * (3 - j), 0.50 - 0.012 * (3 - j)])
+    return xyz[None]
+
+
+def test_thumb_sits_on_one_canonical_side_for_both_hands():
+    """Chirality: the same pose as a left hand and as its mirror image, a right hand, gives one
+    canonical hand whose thumb tip is on the +z side (the palm's side) for both."""
+    left = palm_on_left_hand()
+    right = left * torch.tensor([-1.0, 1.0, 1.0])
+    c_left, _, _ = to_canonical(left, torch.tensor([False]))
+    c_right, _, _ = to_canonical(right, torch.tensor([True]))
+    thumb_tip = 1
+    assert c_left[0, thumb_tip, 2] > 0.3 and c_right[0, thumb_tip, 2] > 0.3
+    assert torch.allclose(c_left, c_right, atol=1e-5)
+    # without the flip the right hand's thumb would land on the other side
+    c_unflipped, _, _ = to_canonical(right, torch.tensor([False]))
+    assert c_unflipped[0, thumb_tip, 2] < -0.3
+
+
+def test_6d_rotation_round_trip():
+    r = rodrigues(torch.tensor([[0.3, -0.2, 0.1], [0.0, 0.0, math.pi / 2], [1.0, 2.0, -0.5]]))
+    assert torch.allclose(rotation_from_6d(rotation_to_6d(r)), r, atol=1e-6)
+    # any non-degenerate 6 numbers give a proper rotation
+    g = torch.Generator().manual_seed(0)
+    m = rotation_from_6d(torch.randn(8, 6, generator=g) * 3)
+    assert torch.allclose(m @ m.transpose(1, 2), torch.eye(3).expand(8, 3, 3), atol=1e-5)
+    assert torch.allclose(torch.det(m), torch.ones(8), atol=1e-5)
 
 
 def test_rodrigues_is_a_rotation_per_sample():

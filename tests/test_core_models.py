@@ -74,3 +74,18 @@ def test_posenet_refine_stages_and_side_head():
         PoseNet(PoseNetConfig(width=0.125, input_size=64))(torch.zeros(1, 3, 64, 64), side=True)
     with pytest.raises(ValueError):
         PoseNetConfig(refine_stages=7)
+
+
+def test_viewpoint_6d_output_is_a_rotation_and_survives_the_config():
+    from handpose_live.model_config import ModelConfig
+
+    config = preset("tiny")
+    config.viewpoint.rotation = "6d"
+    net = ViewPoint(ModelConfig.from_dict(config.to_dict()).viewpoint).eval()
+    out = net(torch.rand(3, 21, 32, 32), torch.eye(2)[[0, 1, 1]])
+    assert out.shape == (3, 6)
+    r = net.to_matrix(out)
+    assert torch.allclose(torch.det(r), torch.ones(3), atol=1e-5)
+    assert ViewPoint(LiftingConfig()).to_matrix(torch.zeros(1, 3)).allclose(torch.eye(3)[None], atol=1e-4)
+    with pytest.raises(ValueError, match="rotation"):
+        LiftingConfig(rotation="quaternion")

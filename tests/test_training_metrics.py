@@ -144,3 +144,17 @@ def test_balanced_side_accuracy_is_not_fooled_by_always_right():
     assert _balanced(always_right, sides) == pytest.approx(0.5)
     assert _balanced(np.ones(10, bool), sides) == pytest.approx(1.0)
     assert _balanced(np.ones(3, bool), np.array(["right"] * 3)) is None  # one side only: undefined
+
+
+def test_rotation_error_is_the_angle_between_two_views_of_one_hand():
+    import torch
+
+    from handpose_live.canonical import rodrigues
+
+    rng = np.random.default_rng(0)
+    hand = rng.normal(size=(1, 21, 3))
+    turned = hand @ rodrigues(torch.tensor([[0.0, 0.0, np.radians(30.0)]], dtype=torch.float64))[0].numpy()
+    scaled = hand * 2.5 + 1.0  # shape kept: scale and position do not count
+    errors = M.rotation_errors_deg(np.concatenate([turned, scaled]), np.concatenate([hand, hand]),
+                                   np.array([True, False]))
+    assert errors[0] == pytest.approx(30.0, abs=1e-6) and errors[1] == pytest.approx(0.0, abs=1e-6)

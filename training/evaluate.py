@@ -128,6 +128,9 @@ def summarise(r: dict) -> dict:
             res.update({"epe_3d_mm": M.epe_stats(err3d[ok], vis3d[ok]), "auc_3d_0_50mm": M.auc(c0, M.PCK_3D_MM),
                         "auc_3d_20_50mm": M.auc(c20, M.PCK_3D_20_50_MM), "pck_3d": c0.tolist(),
                         "pa_mpjpe_mm": float(M.pa_mpjpe(scaled[ok], gt[ok]).mean() * 1000) if ok.any() else None})
+            if ok.any():  # the viewpoint alone (issue 13): geodesic angle between output and true rotation
+                rot = M.rotation_errors_deg(pred[ok], gt[ok], (r["side"][has3d] == "right")[ok])
+                res["rotation_error_deg"] = {"median": float(np.median(rot)), "p90": float(np.percentile(rot, 90))}
         out[{"crop": "gt_crop", "full": "full"}[mode]] = res
     if len(r.get("crop_side_ok", [])):
         out["gt_crop"]["side_head_accuracy"] = float(r["crop_side_ok"].mean())

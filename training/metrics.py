@@ -60,3 +60,20 @@ def procrustes_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
 def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Per-sample mean joint error after Procrustes alignment: ``[N, K, 3]`` x2 -> ``[N]``."""
     return np.array([end_point_errors(procrustes_align(p, g), g).mean() for p, g in zip(pred, gt)])
+
+
+def rotation_errors_deg(pred_xyz: np.ndarray, gt_xyz: np.ndarray, is_right: np.ndarray) -> np.ndarray:
+    """The viewpoint error alone: per hand, the geodesic angle (degrees) between the rotations of
+    the paper's canonical frame computed from the predicted and the true 3D keypoints (``[N, 21,
+    3]``, RHD order; ``is_right`` ``[N]``) - how far the output hand is turned from the true one,
+    whatever its shape and scale."""
+    import torch
+
+    from handpose_live.canonical import to_canonical
+
+    right = torch.as_tensor(np.asarray(is_right, bool))
+    _, r_pred, _ = to_canonical(torch.as_tensor(np.asarray(pred_xyz, np.float64)), right)
+    _, r_gt, _ = to_canonical(torch.as_tensor(np.asarray(gt_xyz, np.float64)), right)
+    relative = r_pred.transpose(1, 2) @ r_gt
+    cos = (relative.diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2
+    return np.degrees(np.arccos(np.clip(cos.numpy(), -1.0, 1.0)))

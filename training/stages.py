@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from handpose_live import crop as cropping
-from handpose_live.canonical import rodrigues
 from handpose_live.heatmaps import encode
 from handpose_live.model_config import ModelConfig
 from handpose_live.models import HandSegNet, PoseNet, PosePrior, ViewPoint
@@ -152,7 +151,7 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
     canonical_gt, rotation_gt, one_hot = targets.lifting_targets(batch["keypoints_3d"], batch["side"])
     one_hot = one_hot.to(device)
     canonical = nets["poseprior"](maps, one_hot)
-    rotation = rodrigues(nets["viewpoint"](maps, one_hot).float())
+    rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot).float())
     weight = batch["weight"].float() * has3d.float()
     loss_c, loss_r = lifting_loss(canonical, rotation, canonical_gt.to(device), rotation_gt.to(device),
                                   weight.to(device))

@@ -56,6 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--encoder", choices=("vgg", *sorted(LAYOUTS)), default=None,
                     help="posenet/handseg: the paper's VGG-like encoder or a mobile one (outputs at stride 4); "
                          "lifting: the PoseNet encoder whose map size the lifting nets are trained for")
+    ap.add_argument("--rotation", choices=("axis_angle", "6d"), default=None,
+                    help="lifting: ViewPoint's rotation output (default: the preset's or --init's; paper: axis_angle)")
     ap.add_argument("--pretrained", action="store_true",
                     help="posenet/handseg: initialise the mobile encoder from its pretrained start (lite0: ImageNet "
                          "EfficientNet-Lite0; mediapipe: MediaPipe Hands' landmark network); needs "
@@ -116,6 +118,8 @@ def apply_overrides(config: ModelConfig, args) -> None:
         config.posenet.refine_stages = args.refine_stages
     if args.side_head:
         config.posenet.side_head = True
+    if getattr(args, "rotation", None) is not None:
+        config.viewpoint.rotation = args.rotation
     if args.encoder is not None:
         section = config.handsegnet if args.stage == "handseg" else config.posenet
         section.encoder = args.encoder
@@ -140,10 +144,12 @@ def load_pretrained_encoder(net: torch.nn.Module, encoder: str) -> None:
 
 
 def load_matching(net: torch.nn.Module, state: dict, name: str) -> None:
-    """Load ``state`` into ``net`` where they match: layers the new configuration adds keep their
-    fresh init, layers it drops are left out; both are reported. Shapes must agree."""
+    """Load ``state`` into ``net`` where they match: layers the new configuration adds or reshapes
+    keep their fresh init, layers it drops are left out; both are reported."""
     own = net.state_dict()
     layer = lambda key: ".".join(key.split(".")[:2])  # noqa: E731  e.g. "side.0" of "side.0.0.weight"
+    # a layer whose shape the new configuration changes (e.g. ViewPoint's 6D output) starts fresh
+    state = {k: v for k, v in state.items() if k not in own or own[k].shape == v.shape}
     new = sorted({layer(k) for k in own if k not in state})
     dropped = sorted({layer(k) for k in state if k not in own})
     net.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)

@@ -7,23 +7,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..canonical import rodrigues, rotation_from_6d
 from ..skeleton import NUM_KEYPOINTS
 from .layers import LEAKY_SLOPE, conv, scaled
 
 
 
+ROTATIONS = ("axis_angle", "6d")
+
+
 @dataclass
 class LiftingConfig:
     """Shared shape of both lifting nets. ``input_size`` = side of the score maps they read
-    (32 in the paper; other map sizes are resized to it). ``width`` scales the hidden layers."""
+    (32 in the paper; other map sizes are resized to it). ``width`` scales the hidden layers.
+    ``rotation`` (ViewPoint only): ``"axis_angle"`` (the paper's 3 numbers) or ``"6d"`` (two
+    rows of the matrix, made orthonormal; continuous, Zhou et al., CVPR 2019)."""
 
     width: float = 1.0
     input_size: int = 32
+    rotation: str = "axis_angle"
 
     def __post_init__(self):
         self.input_size = int(self.input_size)
         if self.input_size % 8:
             raise ValueError(f"lifting input_size must be a multiple of 8, got {self.input_size}")
+        if self.rotation not in ROTATIONS:
+            raise ValueError(f"lifting rotation must be one of {ROTATIONS}, got {self.rotation!r}")
 
 
 class _Lifting(nn.Module):
@@ -78,9 +87,17 @@ class PosePrior(_Lifting):
 
 class ViewPoint(_Lifting):
     """Output ``[B, 3]``: axis-angle vector of the rotation from the canonical frame to the
-    camera frame (see ``canonical.rodrigues``)."""
+    camera frame (see ``canonical.rodrigues``); with ``rotation="6d"`` ``[B, 6]``, two rows of the
+    matrix (``canonical.rotation_from_6d``). ``to_matrix`` turns either into ``[B, 3, 3]``."""
 
     conv_widths = (64, 128, 256)
     fc_widths = (256, 128)
     dropout = 0.25
-    out_dim = 3
+
+    def __init__(self, config: LiftingConfig):
+        self.out_dim = 6 if config.rotation == "6d" else 3
+        super().__init__(config)
+
+    def to_matrix(self, output: torch.Tensor) -> torch.Tensor:
+        """The rotation matrices ``[B, 3, 3]`` of this net's output (``xyz = canonical @ R``)."""
+        return rotation_from_6d(output) if self.config.rotation == "6d" else rodrigues(output)
