@@ -51,6 +51,7 @@ class Hand:
             "side": self.side,
             "score": round(float(self.score), 4),
             "bbox": [round(float(v), 2) for v in self.bbox],
+            "crop_box": [round(float(v), 2) for v in self.crop_box],
             "keypoints_2d": np.round(self.keypoints_2d.astype(float), 2).tolist(),
             "keypoint_scores": np.round(self.keypoint_scores.astype(float), 4).tolist(),
             "keypoints_3d": np.round(self.keypoints_3d.astype(float), 5).tolist(),
@@ -66,4 +67,5 @@ class Hand:
             keypoint_scores=np.asarray(d["keypoint_scores"], np.float32).reshape(len(KEYPOINT_NAMES)),
             keypoints_3d=np.asarray(d["keypoints_3d"], np.float32).reshape(len(KEYPOINT_NAMES), 3),
             track_id=int(d.get("track_id", -1)),
+            crop_box=tuple(float(v) for v in d.get("crop_box", (0.0, 0.0, 0.0, 0.0))),  # version 1: none
         )

@@ -28,7 +28,7 @@ def make_hand(x0: float, y0: float, x1: float, y1: float, side: str = "right", t
                     np.linspace(0, 0.02, 21)], axis=1).astype(np.float32)
     return Hand(side=side, score=score, bbox=(x0, y0, x1, y1), keypoints_2d=kp2,
                 keypoint_scores=np.linspace(0.5, 1.0, 21).astype(np.float32),
-                keypoints_3d=kp3, track_id=track_id)
+                keypoints_3d=kp3, track_id=track_id, crop_box=(x0 - 2.5, y0 - 2.5, x1 + 2.5, y1 + 2.5))
 
 
 def frame_with_patch(width: int, height: int, box: tuple[int, int, int, int] | None,

@@ -147,3 +147,27 @@ def test_gui_recording_of_an_image_folder_matches_headless(tmp_path, tiny_model_
     with SessionReader(out) as r:
         assert [(x.frame, x.source) for x in r] == [(0, "a.jpg"), (1, "b.jpg"), (3, "d.jpg")]
         assert r.info["status"] == "complete" and r.info["source"]["kind"] == "images"
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_gui_recording_of_a_damaged_video_ends_incomplete(tmp_path, tiny_model_dir):
+    """The window reads past a damaged spot, numbers frames with the gap, closes the recording as
+    "incomplete" with the lost frames, and stores the hand size it was given."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no X server")
+    from session_fakes import write_damaged_videos
+
+    video = write_damaged_videos(tmp_path)["damaged"]
+    out = tmp_path / "rec"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), "--source", str(video), "--record", str(out),
+         "--max-frames", "100", "--model", str(tiny_model_dir), "--device", "cpu", "--hand-size", "9"],
+        env=app_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with SessionReader(out) as r:
+        assert len(r) == 57 and [x.frame for x in r][21:25] == [21, 22, 26, 27]
+        assert r.info["status"] == "incomplete" and r.info["source_frames_lost"] == 3
+        assert "3 frames lost" in r.info["status_message"]
+        assert r.info["palm_length_m"] == pytest.approx(0.09)
+        assert r.info["video"]["codec"] in ("h264", "mpeg4")

@@ -54,6 +54,7 @@ def test_round_trip_keypoints_and_video(tmp_path):
         np.testing.assert_allclose(hand.keypoints_3d, expected.keypoints_3d, atol=1e-5)
         np.testing.assert_allclose(hand.keypoint_scores, expected.keypoint_scores, atol=1e-4)
         assert (hand.side, hand.track_id) == ("right", 4)
+        assert hand.crop_box == pytest.approx(expected.crop_box)  # the window PoseNet saw (version 2)
         assert r.hands(5) == []
         # random access across segments, in both directions, for both videos
         for k in (17, 3, 24, 4, 5, 12, 0, 23):
