@@ -120,7 +120,8 @@ def test_score_real_images_by_hand():
     assert sub["median_err_px_found"] == pytest.approx(4.0)
     assert sub["side_accuracy"] == 0 and sub["side_balanced_accuracy"] == 0
     assert sub["side_counts"] == {"left": 1, "right": 1}
-    assert sub["gt_crop"] == {"pck@0.1diag": 1.0, "median_err_over_diag": 0.0}
+    assert sub["gt_crop"] == {"pck@0.1diag": 1.0, "median_err_over_diag": 0.0, "3d": None}
+    assert sub["3d_found"] is None  # no 3D labels here
     assert (sld["found"], sld["false_hands_per_image"], sld["median_err_over_diag"]) == (1.0, 0.0, 0.0)
     assert sld["pck@0.05diag"] == sld["pck@0.1diag"] == 1.0 and sld["side_accuracy"] == 1.0
     assert sld["side_balanced_accuracy"] is None  # no left hand labelled
@@ -132,6 +133,27 @@ def test_score_real_images_by_hand():
     assert allm["median_err_px_found"] == pytest.approx(2.0)
     assert allm["side_accuracy"] == pytest.approx(1 / 3)
     assert allm["side_balanced_accuracy"] == pytest.approx(0.25)  # left 0/1, right 1/2
+
+
+def test_score_real_images_3d_against_pseudo_labels():
+    """3D per source: a found hand twice the label's size and turned 90 degrees about z scores
+    PA-MPJPE 0 and rotation 90 degrees; its crop prediction, the label itself, scores 0."""
+    rng = np.random.default_rng(1)
+    xyz = rng.normal(scale=0.03, size=(21, 3))
+    xyz[10] = xyz[9] + [0.0, -0.04, 0.0]  # a middle MCP->PIP bone of 4 cm
+    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    pred = 2 * (xyz - xyz[0]) @ turn.T
+    gt = _kp(0, 0)
+    images = [{"source": "subhih",
+               "labels": [{"kp": gt, "side": "left", "xyz": xyz, "crop_kp": gt, "crop_xyz": xyz}],
+               "preds": [{"kp": gt, "side": "left", "xyz": pred}]}]
+    r = score_real_images(images)["subhih"]
+    assert r["3d_found"]["hands"] == 1
+    assert r["3d_found"]["pa_mpjpe_mm"] == pytest.approx(0.0, abs=1e-6)
+    assert r["3d_found"]["rotation_median_deg"] == pytest.approx(90.0, abs=1e-4)
+    assert r["3d_found"]["median_mm"] > 10  # root-relative error counts the turn
+    crop = r["gt_crop"]["3d"]
+    assert crop["median_mm"] == pytest.approx(0.0, abs=1e-6) and crop["rotation_p90_deg"] == pytest.approx(0.0, abs=1e-3)
 
 
 def test_score_real_images_matching_rule():

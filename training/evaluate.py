@@ -157,10 +157,34 @@ def match_hands(preds: list[dict], labels: list[dict]) -> list[int]:
     return out
 
 
+def _errors_3d(pred: np.ndarray, gt: np.ndarray, side: str) -> tuple[np.ndarray, float, float]:
+    """One hand's 3D errors against a (pseudo-)label, both ``[21, 3]`` metres in user order:
+    per-keypoint mm after rooting both at the wrist and scaling the prediction to the label's
+    middle MCP->PIP bone (the rendered evaluation's protocol), PA-MPJPE mm, rotation error deg."""
+    gt = gt - gt[:1]
+    pred = pred - pred[:1]
+    bone = lambda x: float(np.linalg.norm(x[10] - x[9]))  # noqa: E731  user order: middle MCP 9, PIP 10
+    pred = pred / max(bone(pred), 1e-9) * bone(gt)
+    err = np.linalg.norm(pred - gt, axis=1) * 1000
+    pa = float(M.pa_mpjpe(pred[None], gt[None])[0] * 1000)
+    rot = float(M.rotation_errors_deg(user_to_rhd(pred)[None], user_to_rhd(gt)[None], np.array([side == "right"]))[0])
+    return err, pa, rot
+
+
+def _summary_3d(rows: list[tuple[np.ndarray, float, float]]) -> dict | None:
+    if not rows:
+        return None
+    err = np.concatenate([r[0] for r in rows])
+    rot = np.array([r[2] for r in rows])
+    return {"hands": len(rows), "median_mm": float(np.median(err)), "pa_mpjpe_mm": float(np.mean([r[1] for r in rows])),
+            "rotation_median_deg": float(np.median(rot)), "rotation_p90_deg": float(np.percentile(rot, 90))}
+
+
 def _real_hands_image_scores(images: list[dict]) -> dict:
     """``score_real_images`` for one set of images (one source, or all)."""
     found = false = 0
     errs, px_found, side_ok, sides, crop_errs = [], [], [], [], []
+    full_3d, crop_3d = [], []
     for im in images:
         preds = [np.asarray(p["kp"], np.float64)[:, :2] for p in im["preds"]]
         used = set()
@@ -176,10 +200,16 @@ def _real_hands_image_scores(images: list[dict]) -> dict:
                 px = np.linalg.norm(preds[j] - gt, axis=1)
                 px_found.append(px)
                 errs.append(px / diag)
+                if lab.get("xyz") is not None and im["preds"][j].get("xyz") is not None:
+                    full_3d.append(_errors_3d(np.asarray(im["preds"][j]["xyz"], np.float64),
+                                              np.asarray(lab["xyz"], np.float64), lab["side"]))
             else:
                 errs.append(np.full(len(gt), np.inf))
             if lab.get("crop_kp") is not None:
                 crop_errs.append(np.linalg.norm(np.asarray(lab["crop_kp"], np.float64)[:, :2] - gt, axis=1) / diag)
+            if lab.get("crop_xyz") is not None and lab.get("xyz") is not None:
+                crop_3d.append(_errors_3d(np.asarray(lab["crop_xyz"], np.float64), np.asarray(lab["xyz"], np.float64),
+                                          lab["side"]))
         false += len(preds) - len(used)
     hands = len(sides)
     if not hands:
@@ -199,7 +229,9 @@ def _real_hands_image_scores(images: list[dict]) -> dict:
            "side_counts": {s: int((sides == s).sum()) for s in ("left", "right")}}
     if crop_errs:
         c = np.concatenate(crop_errs)
-        out["gt_crop"] = {"pck@0.1diag": float((c <= 0.1).mean()), "median_err_over_diag": float(np.median(c))}
+        out["gt_crop"] = {"pck@0.1diag": float((c <= 0.1).mean()), "median_err_over_diag": float(np.median(c)),
+                          "3d": _summary_3d(crop_3d)}
+    out["3d_found"] = _summary_3d(full_3d)  # against MediaPipe's world landmarks: agreement, not accuracy
     return out
 
 
@@ -231,16 +263,18 @@ def collect_real_images(est: HandPoseEstimator, root: Path, records: list[dict],
     images = []
     for rec in tqdm(records, desc="evaluate", dynamic_ncols=True):
         frame = read_bgr(root / rec["file"])
-        labels = [{"kp": np.asarray(h["kp"], np.float32)[:, :2], "side": label_side(h)} for h in rec["hands"]]
+        labels = [{"kp": np.asarray(h["kp"], np.float32)[:, :2], "side": label_side(h),
+                   "xyz": np.asarray(h["world_m"], np.float32) if h.get("world_m") is not None else None}
+                  for h in rec["hands"]]
         if gt_crop:
             kps = torch.from_numpy(user_to_rhd(np.stack([lab["kp"] for lab in labels])))
             boxes = runtime_crop_boxes(kps, torch.ones(kps.shape[:2], dtype=torch.bool)).numpy()
             out = est.keypoints_in_boxes([frame], [boxes], [[lab["side"] for lab in labels]])
-            for lab, (kp, _, _) in zip(labels, out):
-                lab["crop_kp"] = rhd_to_user(kp)
+            for lab, (kp, _, xyz) in zip(labels, out):
+                lab["crop_kp"], lab["crop_xyz"] = rhd_to_user(kp), rhd_to_user(xyz)
         hands = est.process([frame])[0]
         images.append({"file": rec["file"], "source": source_of(rec["file"]), "labels": labels,
-                       "preds": [{"kp": h.keypoints_2d, "side": h.side} for h in hands]})
+                       "preds": [{"kp": h.keypoints_2d, "side": h.side, "xyz": h.keypoints_3d} for h in hands]})
     return images
 
 
@@ -261,6 +295,13 @@ def print_real_table(per_source: dict) -> None:
               f"{'-' if px is None else f'{px:.1f}':>5} {pct(m['side_accuracy'])} {pct(m['side_balanced_accuracy'])} "
               f"{m['side_counts']['left']:>4}/{m['side_counts']['right']:<4} "
               f"{m['gt_crop']['pck@0.1diag'] if 'gt_crop' in m else float('nan'):10.2f}")
+    print("3D against MediaPipe's world landmarks (root-relative, scaled to the label's middle MCP->PIP bone):")
+    print(f"{'source':8} {'mode':8} {'hands':>5} {'median mm':>9} {'PA-MPJPE':>8} {'rot. med':>8} {'rot. p90':>8}")
+    for src, m in per_source.items():
+        for mode, d in (("gt_crop", m.get("gt_crop", {}).get("3d")), ("found", m.get("3d_found"))):
+            if d:
+                print(f"{src:8} {mode:8} {d['hands']:5d} {d['median_mm']:9.1f} {d['pa_mpjpe_mm']:8.1f} "
+                      f"{d['rotation_median_deg']:8.1f} {d['rotation_p90_deg']:8.1f}")
 
 
 def evaluate_real_hands(est: HandPoseEstimator, root: Path, split: str, n: int | None = None,
