@@ -163,13 +163,13 @@ class VideoFileSource(FrameSource):
             ok, frame = self._cap.read()
             if ok and frame is not None:
                 break
-            if self.loop:  # the demo clip: back to the start, no damage bookkeeping
+            if self.loop:  # the demo clip: back to the start (a restart, not damage)
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 ok, frame = self._cap.read()
-                if ok and frame is not None:
-                    self._last_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
-                    return _as_bgr(frame)
-                return None
+                if not ok or frame is None:
+                    return None
+                failures = 0
+                break
             failures += 1
             if failures > READ_RETRIES:
                 self._at_end()

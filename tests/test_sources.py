@@ -30,7 +30,12 @@ def test_video_file_reads_all_frames_then_none(tmp_path):
 
 def test_looping_video_restarts(tmp_path):
     src = VideoFileSource(write_video(tmp_path / "v.avi", n=3), loop=True)
-    assert all(src.read() is not None for _ in range(8))
+    positions = []
+    for _ in range(8):
+        assert src.read() is not None
+        positions.append(src.position)
+    assert positions == list(range(8))  # frames keep counting across the restart
+    assert src.loss_message() is None
 
 
 def test_image_folder_in_name_order_skips_unreadable(tmp_path):
