@@ -111,9 +111,12 @@ def test_record_button_shows_time_and_frames_and_uses_the_sessions_folder(qtbot,
     qtbot.addWidget(w)
     w.show()
     w.start_source(open_demo(), "demo")
+    w.panel.hand_size_spin.setValue(9.5)  # the hand size scales the estimator and goes into the session
+    assert w.estimator.palm_length_m == pytest.approx(0.095) and settings.hand_size_cm == 9.5
     w.actions.record.setChecked(True)
     qtbot.waitUntil(lambda: w.recorder.frames >= 3, timeout=10000)
     w.update_status()
+    assert not w.panel.hand_size_spin.isEnabled()  # fixed while recording
     text = w.actions.record.text()
     assert text.startswith("Stop ● 0:0") and text.endswith(" frames")
     assert w.panel.record_button.text() == text
@@ -121,8 +124,9 @@ def test_record_button_shows_time_and_frames_and_uses_the_sessions_folder(qtbot,
     w.close()  # closing the window while recording: status "interrupted"
     info = json.loads((folder / "session.json").read_text())
     assert info["status"] == "interrupted" and info["status_message"] == "window closed"
+    assert info["palm_length_m"] == pytest.approx(0.095)
     loaded = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
-    assert loaded.sessions_dir == str(tmp_path / "my sessions")
+    assert loaded.sessions_dir == str(tmp_path / "my sessions") and loaded.hand_size_cm == 9.5
 
 
 @pytest.mark.gui

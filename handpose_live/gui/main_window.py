@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import QApplication, QDockWidget, QMainWindow
+from PyQt5.QtWidgets import QApplication, QDockWidget, QFrame, QMainWindow, QScrollArea
 
 from ..drawing import DrawSpec, draw_view
 from ..runtime import LiveRuntime, Result
@@ -55,6 +55,7 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         super().__init__()
         self.settings, self.store = settings, store
         self.estimator, self.model_message = estimator, model_message
+        self.apply_hand_size()
         self.max_frames, self.log_path = max_frames, log_path
         self.data_dir = Path(data_dir) if data_dir else Path.home()
         self.runtime: LiveRuntime | None = None
@@ -83,7 +84,13 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         self.setCentralWidget(splitter)
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controls")
-        dock.setWidget(self.panel)
+        scroll = QScrollArea()  # the controls scroll on short screens instead of growing the window
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.panel.minimumWidth() + scroll.verticalScrollBar().sizeHint().width())
+        dock.setWidget(scroll)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
         self.addDockWidget(Qt.LeftDockWidgetArea, dock)
         self.status = StatusBar()
@@ -143,12 +150,16 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
 
     def set_estimator(self, estimator, message: str = "") -> None:
         self.estimator, self.model_message = estimator, message
-        if estimator is not None:
-            estimator.palm_length_m = self.settings.hand_size_cm / 100
+        self.apply_hand_size()
         if self.runtime is not None:
             self.runtime.set_estimator(estimator)
         self.enable_side_choice()
         self.update_status()
+
+    def apply_hand_size(self) -> None:
+        """The hand size setting (palm length, cm) scales the model's 3D keypoints."""
+        if self.estimator is not None:
+            self.estimator.palm_length_m = self.settings.hand_size_cm / 100
 
     def enable_side_choice(self) -> None:
         """Only models that cannot tell left from right (2-class, no side head) are told the side."""

@@ -169,8 +169,7 @@ class WindowActions:
         """The palm length (cm) that scales the 3D keypoints; a recording keeps the size it
         started with (the spin box is disabled while recording)."""
         self.settings.hand_size_cm = round(float(cm), 1)
-        if self.estimator is not None:
-            self.estimator.palm_length_m = self.settings.hand_size_cm / 100
+        self.apply_hand_size()
 
     def snapshot(self) -> None:
         """Save the annotated frame (PNG) and its hands (JSON) under the snapshots folder."""
