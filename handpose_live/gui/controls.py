@@ -130,14 +130,18 @@ class ControlPanel(QWidget):
         play.setObjectName("play")
         form.addRow(play)
 
-        view = QGroupBox("View")
+        view = QGroupBox("View")  # short toggles two to a row, so the panel fits a 768 px screen
         box = QVBoxLayout(view)
-        for a in (actions.smoothing, actions.mask, actions.crop, actions.mirror,
-                  actions.camera_mirrors, actions.reset_view):
+        for pair in ((actions.smoothing, actions.mask), (actions.crop, actions.mirror)):
+            row = QHBoxLayout()
+            for a in pair:
+                row.addWidget(_button(a))
+            box.addLayout(row)
+        for a in (actions.camera_mirrors, actions.reset_view):
             box.addWidget(_button(a))
 
         capture = QGroupBox("Capture")
-        box2 = QVBoxLayout(capture)
+        box2 = QVBoxLayout(capture)  # full width: while recording the button shows time and frames
         box2.addWidget(_button(actions.snapshot))
         self.record_button = _button(actions.record)
         box2.addWidget(self.record_button)
