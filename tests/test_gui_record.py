@@ -175,3 +175,41 @@ def test_gui_recording_of_a_damaged_video_ends_incomplete(tmp_path, tiny_model_d
         assert "3 frames lost" in r.info["status_message"]
         assert r.info["palm_length_m"] == pytest.approx(0.09)
         assert r.info["video"]["codec"] in ("h264", "mpeg4")
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_kill_9_during_a_gui_recording_keeps_the_video_to_within_a_second(tmp_path, tiny_model_dir):
+    """kill -9 of the window while it records: the video plays up to ~1 s (one fragment) before
+    the last keypoints line, replay opens the session and CSV export takes every line."""
+    if not os.environ.get("DISPLAY"):
+        pytest.skip("no X server")
+    from handpose_live.session import export_csv
+
+    out = tmp_path / "rec"
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "main.py"), "--source", str(DEMO), "--record", str(out),
+         "--model", str(tiny_model_dir), "--device", "cpu"],
+        env=app_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        jsonl, deadline = out / "keypoints.jsonl", time.monotonic() + 90
+        while not (jsonl.is_file() and jsonl.read_text().count("\n") >= 75):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        proc.kill()  # SIGKILL: no handler runs
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with SessionReader(out) as r:
+        fps, lines = r.fps, len(r)
+        assert r.info["status"] == "recording" and lines >= 75
+        readable = [k for k in range(lines) if r.video_frame(k) is not None]
+        assert readable == list(range(len(readable)))  # no hole before the end
+        assert lines - len(readable) <= fps + 1, (lines, len(readable), fps)  # at most ~1 s lost
+        hands = sum(len(rec.hands) for rec in r)
+    rows = list(open(export_csv(out)))
+    assert len(rows) == 1 + 21 * hands  # the header, then every keypoint of every hand of every line
+    replay = subprocess.run([sys.executable, str(REPO / "main.py"), "--replay", str(out), "--max-frames", "3"],
+                            env=app_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 0, replay.stderr[-2000:]

@@ -62,3 +62,40 @@ def test_sigkill_mid_recording_keeps_every_completed_frame(tmp_path):
             for k in (15, 45, completed - 10):
                 assert abs(float(r.video_frame(k, kind).mean()) - (8 * k) % 256) < 4, (kind, k)
         r.video_frame(len(r) - 1)  # a frame past the last fragment is None, never an error
+
+
+DIE_EARLY = textwrap.dedent("""
+    import os, signal, sys
+    from handpose_live.session import SessionWriter
+    w = SessionWriter(sys.argv[1], fps=10, model_name="m", source_kind="camera", time_base="wall_clock")
+    os.kill(os.getpid(), signal.SIGKILL)  # killed before the first frame
+""")
+
+DIE_IN_REPLACE = textwrap.dedent("""
+    import os, signal, sys, numpy as np
+    from handpose_live.session import SessionWriter
+    w = SessionWriter(sys.argv[1], fps=10, model_name="m", source_kind="camera", time_base="wall_clock")
+    real_replace = os.replace
+    def dying_replace(src, dst, *args, **kwargs):  # killed between writing session.json.tmp and the rename
+        if str(dst).endswith("session.json"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_replace(src, dst, *args, **kwargs)
+    os.replace = dying_replace
+    w.write(0, 0.0, [], np.full((48, 64, 3), 90, np.uint8))  # the first frame rewrites session.json
+""")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+@pytest.mark.parametrize("script, lines", [(DIE_EARLY, 0), (DIE_IN_REPLACE, 1)], ids=["early", "in-replace"])
+def test_killed_at_fixed_moments_the_session_still_opens(tmp_path, script, lines):
+    folder = tmp_path / "s"
+    proc = subprocess.run([sys.executable, "-c", script, str(folder)], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    info = json.loads((folder / "session.json").read_text())  # the last complete header, never half a file
+    assert info["status"] == "recording" and info["frames"] == 0
+    with SessionReader(folder) as r:
+        assert not r.ended_cleanly and len(r) == lines
+        if lines:
+            assert r[0].frame == 0 and r[0].hands == []
+            r.video_frame(0)  # readable or None (the fragment may not have closed), never an error

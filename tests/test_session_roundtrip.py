@@ -175,3 +175,36 @@ def test_export_csv_rows(tmp_path):
     assert (tip["frame"], tip["t"], tip["keypoint"], tip["keypoint_name"]) == ("100", "0.0", "20", "little_tip")
     assert float(tip["x_px"]) == pytest.approx(37.0) and float(tip["y_px"]) == pytest.approx(8.0)
     assert rows[21]["frame"] == "102" and rows[21]["keypoint_name"] == "wrist"
+
+
+def test_version_1_sessions_still_replay_and_export(tmp_path):
+    """A session as version 1 wrote it (plain MP4 segments with mp4v, no crop_box, no
+    source_frames_lost / palm_length_m / video.container) reads, seeks and exports as before."""
+    from session_fakes import write_video
+
+    folder = tmp_path / "v1"
+    record(folder, n=12)
+    info = json.loads((folder / "session.json").read_text())
+    info["format_version"] = 1
+    for key in ("source_frames_lost", "palm_length_m"):
+        info.pop(key)
+    info["video"].pop("container")
+    info["video"]["codec"] = "mp4v"
+    (folder / "session.json").write_text(json.dumps(info))
+    lines = [json.loads(line) for line in (folder / "keypoints.jsonl").read_text().splitlines()]
+    for line in lines:
+        for hand in line["hands"]:
+            hand.pop("crop_box")
+    (folder / "keypoints.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    for segment in range(2):  # segments of 10 frames, rewritten the way version 1 wrote them
+        frames = [frame_with_patch(W, H, None, background=8 * k) for k in range(10 * segment, min(12, 10 * segment + 10))]
+        path = folder / f"annotated_{segment:03d}.mp4"
+        path.unlink()
+        write_video(path, frames, FPS)
+    with SessionReader(folder) as r:
+        assert len(r) == 12 and r.info["format_version"] == 1
+        assert r[4].hands[0].crop_box == (0.0, 0.0, 0.0, 0.0)
+        assert corner_value(r.video_frame(11)) == pytest.approx(88, abs=4)
+        assert corner_value(r.video_frame(3)) == pytest.approx(24, abs=4)
+    rows = list(csv.DictReader(open(export_csv(folder), newline="")))
+    assert len(rows) == 6 * 21

@@ -4,7 +4,7 @@ Each segment is an MP4 whose index is written up front (``empty_moov``) and whos
 fragments of at most one second, each written out as soon as it closes: a killed recorder leaves
 every finished fragment readable, so at most ~1 s of video is lost (measured:
 ``scripts/measure_killsafe_video.py``, BENCHMARKS.md). Encoded with PyAV (its wheel bundles FFmpeg):
-H.264 through x264 where the PyAV build has it (browsers and every common player open the files),
+H.264 through x264 where the PyAV build has it (the codec browsers and common players support),
 else FFmpeg's own MPEG-4 Part 2 encoder (players such as VLC and mpv; not browsers).
 """
 from __future__ import annotations
