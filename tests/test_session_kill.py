@@ -85,6 +85,7 @@ DIE_IN_REPLACE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # ~2 s each: a Python process that imports the writer
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 @pytest.mark.parametrize("script, lines", [(DIE_EARLY, 0), (DIE_IN_REPLACE, 1)], ids=["early", "in-replace"])
 def test_killed_at_fixed_moments_the_session_still_opens(tmp_path, script, lines):
