@@ -200,7 +200,8 @@ class VideoFileSource(FrameSource):
                 self.frames_lost += short
 
     def loss_message(self) -> str | None:
-        """None when nothing was lost (so far), else e.g. "12 frames lost (video damaged at 1.6 s)"."""
+        """None when nothing was lost (so far), else e.g. "12 frames lost: clip.mp4 is damaged or
+        truncated (at 1.6 s)"."""
         if not self.damaged_at or self.frames_lost == 0:
             return None
         where = ", ".join(f"{t:.1f} s" for t in self.damaged_at[:3]) + (", ..." if len(self.damaged_at) > 3 else "")

@@ -208,3 +208,24 @@ def test_version_1_sessions_still_replay_and_export(tmp_path):
         assert corner_value(r.video_frame(3)) == pytest.approx(24, abs=4)
     rows = list(csv.DictReader(open(export_csv(folder), newline="")))
     assert len(rows) == 6 * 21
+
+
+def test_mpeg4_fallback_writes_readable_fragmented_mp4(tmp_path):
+    """Where PyAV has no x264 the recorder uses FFmpeg's MPEG-4 encoder: same container, readable."""
+    import cv2
+
+    from handpose_live.session.errors import RecordingError
+    from handpose_live.session.segments import SegmentedVideoWriter
+
+    writer = SegmentedVideoWriter(tmp_path, "annotated", FPS, 100, codec="mpeg4")
+    for k in range(12):
+        writer.write(frame_with_patch(W, H, None, background=16 * k))
+    writer.close()
+    assert writer.codec == "mpeg4"
+    cap = cv2.VideoCapture(str(tmp_path / "annotated_000.mp4"))
+    values = []
+    while (got := cap.read())[0]:
+        values.append(corner_value(got[1]))
+    assert len(values) == 12 and values[5] == pytest.approx(80, abs=4)
+    with pytest.raises(RecordingError, match="no vp9 encoder"):
+        SegmentedVideoWriter(tmp_path, "raw", FPS, 10, codec="vp9")

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.error
 import numpy as np
 
 from .errors import RecordingError
@@ -39,7 +40,7 @@ def available_encoder(codec: str | None = None) -> tuple[str, str, dict]:
             continue
         try:
             av.codec.Codec(name, "w")
-        except (av.codec.codec.UnknownCodecError, ValueError):
+        except ValueError:  # UnknownCodecError is a ValueError
             continue
         return name, known, options
     wanted = codec or "an H.264 (x264) nor an MPEG-4"
@@ -92,7 +93,7 @@ class SegmentedVideoWriter:
             video_frame = av.VideoFrame.from_ndarray(frame, format="bgr24")
             video_frame.pts = self._pts
             self._container.mux(self._stream.encode(video_frame))
-        except av.FFmpegError as e:
+        except av.error.FFmpegError as e:
             if isinstance(e, OSError):
                 raise  # e.g. ENOSPC: the session writer reports it with the folder
             raise RecordingError(f"cannot encode video frame {self.frames_written}: {e}") from e
@@ -104,7 +105,7 @@ class SegmentedVideoWriter:
         path = self.folder / segment_name(self.kind, index)
         try:
             container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
-        except av.FFmpegError as e:
+        except av.error.FFmpegError as e:
             raise RecordingError(f"cannot write video segment {path}: {e}") from e
         rate = Fraction(self.fps).limit_denominator(1001)
         stream = container.add_stream(self.encoder, rate=rate)
