@@ -208,3 +208,16 @@ def test_a_damaged_line_shows_its_frame_with_a_banner_and_playback_goes_on(open_
     w.seek(10)
     w.actions.play.setChecked(True)  # plays through the damaged line to the end
     qtbot.waitUntil(lambda: w.current == FRAMES - 1, timeout=8000)
+
+
+def test_replay_window_fits_the_screen(qtbot, monkeypatch, session):
+    """Its default size is shrunk to the screen's free area, and its layout fits a 1366x768 laptop."""
+    from PyQt5.QtWidgets import QApplication
+
+    monkeypatch.setattr(panes, "make_hand_view", NoGLView)
+    w = ReplayWindow(SessionReader(session))
+    qtbot.addWidget(w)
+    free = QApplication.primaryScreen().availableGeometry()
+    assert w.width() <= free.width() and w.height() <= free.height()
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768, (hint.width(), hint.height())

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 
 from PyQt5.QtCore import QSettings, Qt, QTimer, pyqtSignal
-from PyQt5.QtWidgets import QApplication, QDockWidget, QFrame, QMainWindow, QScrollArea
+from PyQt5.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea
 
 from ..drawing import DrawSpec, draw_view
 from ..runtime import LiveRuntime, Result
 from ..sources import FrameSource
 from .controls import ControlPanel, make_actions
 from .hand_memory import HandMemory
-from .panes import make_panes
+from .panes import initial_size, make_panes
 from .recording import RecordingController
 from .settings import AppSettings
 from .status_bar import StatusBar
@@ -26,18 +26,6 @@ from .recording_actions import RecordingActions
 from .window_handlers import WindowActions
 
 log = logging.getLogger(__name__)
-DEFAULT_SIZE = (1400, 820)
-
-
-def initial_size() -> tuple[int, int]:
-    """The default window size, shrunk to fit the screen's free area (a 1366x768 laptop too)."""
-    screen = QApplication.primaryScreen()
-    if screen is None:
-        return DEFAULT_SIZE
-    free = screen.availableGeometry()
-    return min(DEFAULT_SIZE[0], free.width() - 16), min(DEFAULT_SIZE[1], free.height() - 40)
-
-
 REPAINT_MS = 33  # at most ~30 repaints per second: rendering and inference share the cores
 STATS_MS = 500
 RECONNECT_MS = 3000  # a lost camera is tried again this often
@@ -98,7 +86,7 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         self.build_menus()
         self.apply_settings_to_controls(devices)
         self.connect_controls()
-        self.resize(*initial_size())
+        self.resize(*initial_size())  # fits the screen (a 1366x768 laptop too)
 
         self.repaint_timer = QTimer(self)
         self.repaint_timer.setInterval(REPAINT_MS)

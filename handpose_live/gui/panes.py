@@ -4,10 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QApplication, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from .hand_view_3d import make_hand_view
 from .video_view import VideoView
+
+DEFAULT_SIZE = (1400, 820)  # the live and the replay window's size on a large screen
+
+
+def initial_size() -> tuple[int, int]:
+    """The default window size, shrunk to fit the screen's free area (a 1366x768 laptop too)."""
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        return DEFAULT_SIZE
+    free = screen.availableGeometry()
+    return min(DEFAULT_SIZE[0], free.width() - 16), min(DEFAULT_SIZE[1], free.height() - 40)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from ..session import SessionFormatError, SessionReader
 from .hand_memory import ShownHand
 from .playback import Playback
 from .replay_controls import TransportBar, make_replay_actions
-from .panes import make_panes
+from .panes import initial_size, make_panes
 
 log = logging.getLogger(__name__)
 TICK_MS = 15  # the playback clock is checked this often; frames change at the session's pace
@@ -92,7 +92,7 @@ class ReplayWindow(QMainWindow):
         self.setStatusBar(status)
         self._build_menus()
         self._connect()
-        self.resize(1400, 820)
+        self.resize(*initial_size())
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
