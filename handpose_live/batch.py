@@ -19,12 +19,12 @@ import numpy as np
 from tqdm import tqdm
 
 from .session import RecordingError, SessionFormatError, SessionWriter, export_csv
-from .session.format import STATUS_FAILED, STATUS_INCOMPLETE, STATUS_INTERRUPTED
+from .session.format import STATUS_FAILED, STATUS_INCOMPLETE, STATUS_INTERRUPTED, time_base_for
 from .session.writer import check_new_session_folder
 from .cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, MODES, PROG, OneLineParser, common_parser
 from .drawing import draw_hands
 from .frame_check import frame_problem
-from .sources import FrameSource, ImageFolderSource, SourceError, VideoFileSource, open_source
+from .sources import FrameSource, ImageFolderSource, SourceError, open_source
 
 IMAGE_FOLDER_VIDEO_FPS = 10.0  # frame rate of the annotated video of an image folder
 
@@ -78,10 +78,6 @@ def _stream_items(src: FrameSource) -> Iterator[_Item]:
         t = time.monotonic() - start if src.is_live else index / src.fps
         yield _Item(index, t, None, image)
         count += 1
-
-
-def _loss_message(src: FrameSource) -> str | None:
-    return src.loss_message() if isinstance(src, VideoFileSource) else None
 
 
 def _chunks(items: Iterator[_Item], size: int, limit: int | None) -> Iterator[list[_Item]]:
@@ -140,7 +136,7 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
         writer = SessionWriter(
             args.out, fps=fps, model_name=est.model_name, weights_sha256=est.weights_sha256,
             source_kind=src.kind, source_description=str(args.source), record_raw=args.raw_video,
-            time_base={"camera": "wall_clock", "images": "none"}.get(src.kind, "media"),
+            time_base=time_base_for(src.kind),
             palm_length_m=getattr(est, "palm_length_m", None),
         )
         return _process(src, est, writer, args)
@@ -175,7 +171,7 @@ def _process(src: FrameSource, est, writer: SessionWriter, args) -> int:
             writer.close(status=STATUS_INTERRUPTED, message=lost)
             sys.stderr.write(f"error: {lost}; the session was closed as interrupted: {writer.folder}\n")
             status = EXIT_ERROR
-        elif loss := _loss_message(src):  # a damaged video: read past, what was lost is said
+        elif loss := src.loss_message():  # a damaged video: read past, what was lost is said
             writer.close(status=STATUS_INCOMPLETE, message=loss, source_frames_lost=src.frames_lost)
             sys.stderr.write(f"warning: {loss}; the session was closed as incomplete\n")
         else:

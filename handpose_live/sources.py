@@ -37,6 +37,7 @@ class FrameSource:
         position: index in the source of the frame ``read()`` returned last (an image folder's
             file index, so skipped files leave a gap), or ``None`` = count the frames read.
         label: the file name of that frame (image folders), else ``None``.
+        frames_lost: frames of the source that could not be read (``None``: some, number unknown).
     """
 
     name = "source"
@@ -45,9 +46,14 @@ class FrameSource:
     fps: float | None = None
     position: int | None = None
     label: str | None = None
+    frames_lost: int | None = 0
 
     def read(self) -> np.ndarray | None:
         raise NotImplementedError
+
+    def loss_message(self) -> str | None:
+        """What was lost of the source so far, for the status and the session; None: nothing."""
+        return None
 
     def close(self) -> None:
         pass
@@ -238,10 +244,11 @@ class ImageFolderSource(FrameSource):
             path = self.paths[self._next]
             self._next += 1
             frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if not frame_problem(frame):  # undecodable or too small: skipped, the others go on
+            problem = frame_problem(frame)
+            if not problem:  # undecodable or too small: skipped, the others go on
                 self.position, self.label = self._next - 1, path.name
                 return frame
-            log.warning("skipped %s: %s", path.name, frame_problem(frame))
+            log.warning("skipped %s: %s", path.name, problem)
             self.skipped.append(path)
         return None
 

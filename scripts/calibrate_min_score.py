@@ -30,7 +30,7 @@ from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
 from training.data.paths import data_root  # noqa: E402
 from training.data.real_hands import label_side, load_records, source_of  # noqa: E402
 from training.data_mix import open_dataset  # noqa: E402
-from training.evaluate import match_hands  # noqa: E402
+from training.evaluate import match_hands, on_label  # noqa: E402
 
 THRESHOLDS = np.round(np.arange(0.0, 0.81, 0.05), 2)
 
@@ -59,9 +59,7 @@ def collect_rendered(est: HandPoseEstimator, n: int, image_size: int) -> list[di
     for i in range(min(n, len(dataset))):
         s = dataset[i]
         hands = est.process([np.ascontiguousarray(s["image_rgb"][:, :, ::-1])])[0]
-        kp = s["keypoints_2d"].astype(np.float32)
-        cx, cy = (kp.min(0) + kp.max(0)) / 2
-        on_it = [h.crop_box[0] <= cx <= h.crop_box[2] and h.crop_box[1] <= cy <= h.crop_box[3] for h in hands]
+        on_it = on_label(hands, s["keypoints_2d"].astype(np.float32))
         best = max((h.score for h, m in zip(hands, on_it) if m), default=-1.0)
         rows.append({"source": "render", "scores": [h.score for h in hands], "matched": on_it, "label_best": [best]})
     return rows

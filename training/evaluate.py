@@ -49,12 +49,17 @@ def _bone(xyz: np.ndarray) -> float:
     return float(np.linalg.norm(xyz[RHD_MIDDLE_MCP] - xyz[RHD_MIDDLE_PIP]))
 
 
+def on_label(hands, gt_kp: np.ndarray) -> list[bool]:
+    """Per reported hand: does its crop window contain the centre of the labelled keypoints
+    (``[21, 2]`` px)? The rendered evaluation's rule for a hand found."""
+    cx, cy = (gt_kp.min(0) + gt_kp.max(0)) / 2
+    return [h.crop_box[0] <= cx <= h.crop_box[2] and h.crop_box[1] <= cy <= h.crop_box[3] for h in hands]
+
+
 def _match(hands, gt_kp: np.ndarray):
     """The predicted hand closest to the labelled one (mean 2D distance), or None when no hand's
     crop window contains the centre of the labelled keypoints (a hand found elsewhere is a miss)."""
-    lo, hi = gt_kp.min(0), gt_kp.max(0)
-    cx, cy = (lo + hi) / 2
-    on_it = [h for h in hands if h.crop_box[0] <= cx <= h.crop_box[2] and h.crop_box[1] <= cy <= h.crop_box[3]]
+    on_it = [h for h, hit in zip(hands, on_label(hands, gt_kp)) if hit]
     if not on_it:
         return None
     dists = [np.linalg.norm(user_to_rhd(h.keypoints_2d) - gt_kp, axis=-1).mean() for h in on_it]
@@ -161,13 +166,11 @@ def _errors_3d(pred: np.ndarray, gt: np.ndarray, side: str) -> tuple[np.ndarray,
     """One hand's 3D errors against a (pseudo-)label, both ``[21, 3]`` metres in user order:
     per-keypoint mm after rooting both at the wrist and scaling the prediction to the label's
     middle MCP->PIP bone (the rendered evaluation's protocol), PA-MPJPE mm, rotation error deg."""
-    gt = gt - gt[:1]
-    pred = pred - pred[:1]
-    bone = lambda x: float(np.linalg.norm(x[10] - x[9]))  # noqa: E731  user order: middle MCP 9, PIP 10
-    pred = pred / max(bone(pred), 1e-9) * bone(gt)
+    gt, pred = user_to_rhd(gt - gt[:1]), user_to_rhd(pred - pred[:1])
+    pred = pred / max(_bone(pred), 1e-9) * _bone(gt)
     err = np.linalg.norm(pred - gt, axis=1) * 1000
     pa = float(M.pa_mpjpe(pred[None], gt[None])[0] * 1000)
-    rot = float(M.rotation_errors_deg(user_to_rhd(pred)[None], user_to_rhd(gt)[None], np.array([side == "right"]))[0])
+    rot = float(M.rotation_errors_deg(pred[None], gt[None], np.array([side == "right"]))[0])
     return err, pa, rot
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..drawing import DrawSpec, draw_view
 from ..runtime import Result
 from ..session import RecordingError, SessionWriter, timestamped_folder
+from ..session.format import time_base_for
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class RecordingController:
             folder, fps=fps, model_name=model_name,
             weights_sha256=weights_sha256, source_kind=kind, source_description=source_description,
             mirrored=bool(self._view.get("mirror")), smoothed=smoothed,
-            time_base={"camera": "wall_clock", "images": "none"}.get(kind, "media"),
+            time_base=time_base_for(kind),
             palm_length_m=palm_length_m)
         with self._lock:
             self._writer, self.error, self._kind, self._t0 = writer, "", kind, None

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
-from ..sources import VideoFileSource
-
 log = logging.getLogger(__name__)
 
 
@@ -58,9 +56,8 @@ class RecordingActions:
         return folder
 
     def source_loss(self) -> str | None:
-        """What a damaged video source lost so far (``VideoFileSource.loss_message``), or None."""
-        source = self.runtime.source if self.runtime is not None else None
-        return source.loss_message() if isinstance(source, VideoFileSource) else None
+        """What a damaged video source lost so far (``FrameSource.loss_message``), or None."""
+        return self.runtime.source.loss_message() if self.runtime is not None else None
 
     def toggle_recording(self, on: bool) -> None:
         """The record button: start in a new timestamped folder, or stop (status "complete")."""

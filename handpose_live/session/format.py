@@ -48,6 +48,12 @@ def segment_frames_for(fps: float, segment_seconds: float = SEGMENT_SECONDS) -> 
     return max(1, int(fps * segment_seconds + 1e-6))
 
 
+def time_base_for(source_kind: str) -> str:
+    """What ``t`` means for a source kind: seconds since the start for cameras, none for image
+    folders, the media time otherwise."""
+    return {"camera": "wall_clock", "images": "none"}.get(source_kind, "media")
+
+
 def now_iso() -> str:
     """Current local time, ISO 8601 with UTC offset, to the second."""
     return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
