@@ -7,6 +7,7 @@ contract of ``training/data`` (RHD order; fixed ``image_size`` so batches collat
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,6 +22,10 @@ PSEUDO_LABEL_SOURCES = {"real_hands", "real_paste"}  # labels from another model
 RENDER_VAL_SEED = 1_000_003  # rendered validation samples use seeds training never draws
 RENDER_DEV_SEED = 2_000_003  # rendered dev (choosing thresholds): neither training's nor val's seeds
 RENDER_TRAIN_LENGTH = 1 << 30
+# Rendered sources: images or keypoints only (render_poses*), hand-set poses or, *_realpose, poses
+# and orientations fitted to real_hands train (training/render/pose_fit.py; ``=ROOT``: its data folder).
+RENDER_KINDS = ("render", "render_poses", "render_realpose", "render_poses_realpose")
+KEYPOINT_ONLY_SOURCES = {"render_poses"}  # no image: the lifting stage draws their maps from the keypoints
 
 
 def parse_spec(spec: str) -> list[tuple[str, str | None, float]]:
@@ -38,17 +43,26 @@ def parse_spec(spec: str) -> list[tuple[str, str | None, float]]:
 
 def open_dataset(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
     """One map-style dataset (``spec`` without weight): render, render_poses (keypoints only, for
-    the lifting stage), real_hands, handfree (hand-free crops: hard negatives for HandSegNet),
+    the lifting stage), render_realpose and render_poses_realpose (the same with real poses; train
+    only), real_hands, handfree (hand-free crops: hard negatives for HandSegNet),
     real_paste (real hands pasted onto hand-free photos; needs the hand_masks cache), written=DIR,
     rhd=DIR, freihand=DIR. ``render:1,real_hands:1,handfree:0.3`` mixes them."""
     (kind, root, _), = parse_spec(spec)
-    if kind in ("render", "render_poses"):
+    if kind in RENDER_KINDS:
         from .render.dataset import RenderedHands
         from .render.poses import RenderedPoses
 
+        bank = None
+        if kind.endswith("_realpose"):
+            if split != "train":
+                raise ValueError(f"{kind} draws real_hands train poses: train only (evaluate on render or real_hands)")
+            from .render.pose_fit import load_or_fit_bank
+
+            bank = load_or_fit_bank(Path(root) if root else None)
         base = {"train": seed, "dev": RENDER_DEV_SEED}.get(split, RENDER_VAL_SEED)
-        kind_class = RenderedHands if kind == "render" else RenderedPoses
-        return kind_class(length=RENDER_TRAIN_LENGTH if split == "train" else 2000, seed=base, size=image_size)
+        kind_class = RenderedPoses if kind.startswith("render_poses") else RenderedHands
+        return kind_class(length=RENDER_TRAIN_LENGTH if split == "train" else 2000, seed=base, size=image_size,
+                          pose_bank=bank)
     from .data import readers
 
     return readers.open_reader(kind, root, split=split, image_size=image_size, seed=seed)
@@ -73,6 +87,7 @@ class Mixture(IterableDataset):
                 sample = augment(sample, rng)
             out = {k: sample[k] for k in CONTRACT_KEYS}
             out["is_pseudo_label"] = np.bool_(sample.get("source") in PSEUDO_LABEL_SOURCES)
+            out["keypoints_only"] = np.bool_(sample.get("source") in KEYPOINT_ONLY_SOURCES)
             yield out
 
 

@@ -43,12 +43,31 @@ def keypoint_map_loss(stages: list[torch.Tensor], target: torch.Tensor, visible:
     return total
 
 
+ROBUST_CANONICAL = 0.3  # canonical units (the middle MCP->PIP bone, ~3 cm): ~1 cm
+ROBUST_ROTATION = 0.5   # Frobenius norm of the rotation-matrix error: ~20 degrees
+
+
+def _pseudo_huber(squared_error: torch.Tensor, c: float) -> torch.Tensor:
+    """2c^2 (sqrt(1 + e^2/c^2) - 1) of a squared error e^2: about e^2 for small errors, growing only
+    linearly in e for large ones (taking e^2, so its gradient stays finite at e = 0)."""
+    return 2 * c * c * (torch.sqrt(1 + squared_error / (c * c)) - 1)
+
+
 def lifting_loss(canonical: torch.Tensor, rotation: torch.Tensor, canonical_gt: torch.Tensor,
-                 rotation_gt: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """MSE on canonical coordinates and MSE on the rotation matrix (1:1), per-sample weighted."""
+                 rotation_gt: torch.Tensor, weight: torch.Tensor,
+                 robust: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """MSE on canonical coordinates and MSE on the rotation matrix (1:1), per-sample weighted.
+    ``robust`` ``[B]`` bool: for those samples (pseudo-3D, e.g. MediaPipe's world landmarks) the
+    squared error of each keypoint (and of the rotation matrix) goes through a pseudo-Huber
+    function, equal to it for small errors and linear for large ones, so a wrong label pulls less."""
     w = weight / weight.sum().clamp_min(1e-6)
-    mse_c = ((canonical.float() - canonical_gt) ** 2).flatten(1).mean(1)
-    mse_r = ((rotation.float() - rotation_gt) ** 2).flatten(1).mean(1)
+    d_c = ((canonical.float() - canonical_gt) ** 2).sum(-1)          # [B, 21] squared keypoint errors
+    d_r = ((rotation.float() - rotation_gt) ** 2).flatten(1).sum(1)  # [B]
+    if robust is not None:
+        d_c = torch.where(robust[:, None], _pseudo_huber(d_c, ROBUST_CANONICAL), d_c)
+        d_r = torch.where(robust, _pseudo_huber(d_r, ROBUST_ROTATION), d_r)
+    mse_c = d_c.mean(1) / 3
+    mse_r = d_r / 9
     return (mse_c * w).sum(), (mse_r * w).sum()
 
 

@@ -132,27 +132,54 @@ def posenet_step(nets, batch, config: ModelConfig, rng, device, noise=CropNoise(
     return {"loss": loss_maps + side_weight * loss_side, "loss_maps": loss_maps, "loss_side": loss_side}
 
 
-def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, noise=CropNoise(),
-                 generator=None) -> dict:
-    """Lifting from ground-truth maps (the paper) or, with ``posenet``, from its predicted maps."""
-    has3d = batch["has_3d"].bool()
+@dataclass
+class MapNoise:
+    """Ground-truth maps made to look like PoseNet's (lifting stage): each sample's keypoints
+    jittered by a Gaussian of a per-sample spread drawn from [0, ``jitter_px``] (crop px), and each
+    keypoint's map dropped with probability ``drop`` (as PoseNet loses occluded joints)."""
+
+    jitter_px: float = 3.0
+    drop: float = 0.05
+
+
+def ground_truth_maps(batch, config: ModelConfig, noise: CropNoise | None, map_noise: MapNoise | None,
+                      generator=None) -> torch.Tensor:
+    """Score maps drawn from the labelled keypoints (every keypoint gets one, occluded or not: the
+    prior must place them all), with ``map_noise`` when given."""
     size, m = config.posenet.input_size, config.posenet.map_size
+    kp = batch["keypoints_2d"].float()
+    boxes = targets.runtime_crop_boxes(kp, batch["visible"].bool(), noise.centre if noise else 0.0,
+                                       noise.scale if noise else (1.0, 1.0), generator)
+    kp_crop = cropping.frame_to_crop(kp, boxes, size)
+    keep = torch.ones(kp.shape[:2], dtype=torch.bool)
+    if map_noise is not None:
+        spread = torch.rand(kp.shape[0], 1, 1, generator=generator) * map_noise.jitter_px
+        kp_crop = kp_crop + torch.randn(kp_crop.shape, generator=generator) * spread
+        keep = torch.rand(kp.shape[:2], generator=generator) >= map_noise.drop
+    return encode(kp_crop, keep, size, m)
+
+
+def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, noise=CropNoise(),
+                 generator=None, map_noise: MapNoise | None = MapNoise()) -> dict:
+    """Lifting from ground-truth maps (the paper; ``map_noise`` makes them look like PoseNet's) or,
+    with ``posenet``, from its predicted maps of every sample with an image (samples of
+    keypoint-only sources, ``keypoints_only``, keep ground-truth maps). Pseudo-labelled 3D
+    (``is_pseudo_label``) gets the robust loss."""
+    has3d = batch["has_3d"].bool()
+    maps = ground_truth_maps(batch, config, noise, map_noise, generator)
     if posenet is not None:
-        crops = posenet_crops(batch, config, noise, generator)[0]
-        with torch.no_grad():
-            maps = posenet(crops.to(device))[-1].float()
-    else:  # no image needed: maps straight from the keypoints, as the paper does
-        kp = batch["keypoints_2d"].float()
-        boxes = targets.runtime_crop_boxes(kp, batch["visible"].bool(), noise.centre if noise else 0.0,
-                                           noise.scale if noise else (1.0, 1.0), generator)
-        kp_crop = cropping.frame_to_crop(kp, boxes, size)
-        # every keypoint gets a map (the prior must place occluded joints too)
-        maps = encode(kp_crop, torch.ones(kp.shape[:2], dtype=torch.bool), size, m).to(device)
+        with_image = ~batch["keypoints_only"].bool() if "keypoints_only" in batch else torch.ones_like(has3d)
+        if with_image.any():
+            crops = posenet_crops(batch, config, noise, generator)[0][with_image]
+            with torch.no_grad():
+                maps[with_image] = posenet(crops.to(device))[-1].float().to(maps.device)
+    maps = maps.to(device)
     canonical_gt, rotation_gt, one_hot = targets.lifting_targets(batch["keypoints_3d"], batch["side"])
     one_hot = one_hot.to(device)
     canonical = nets["poseprior"](maps, one_hot)
     rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot).float())
     weight = batch["weight"].float() * has3d.float()
+    robust = batch["is_pseudo_label"].bool().to(device) if "is_pseudo_label" in batch else None
     loss_c, loss_r = lifting_loss(canonical, rotation, canonical_gt.to(device), rotation_gt.to(device),
-                                  weight.to(device))
+                                  weight.to(device), robust)
     return {"loss": loss_c + loss_r, "loss_canonical": loss_c, "loss_rotation": loss_r}

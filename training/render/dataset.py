@@ -27,8 +27,9 @@ def _config(size, config: RenderConfig | None) -> RenderConfig:
 
 
 class _RendererHolder:
-    def __init__(self, seed, size, mesh_dir, background_dir, config):
+    def __init__(self, seed, size, mesh_dir, background_dir, config, pose_bank=None):
         self.seed = int(seed)
+        self.pose_bank = pose_bank  # pose_fit.PoseBank or None (hand-set poses)
         self.mesh_dir = Path(mesh_dir) if mesh_dir is not None else data_root() / "hand_mesh"
         self.background_dir = Path(background_dir) if background_dir is not None else data_root() / "backgrounds"
         self.config = _config(size, config)
@@ -39,10 +40,13 @@ class _RendererHolder:
         state["_renderer"] = None
         return state
 
-    def render_index(self, index: int) -> dict:
+    def renderer(self) -> HandRenderer:
         if self._renderer is None:
-            self._renderer = HandRenderer(self.mesh_dir, self.background_dir, self.config)
-        return self._renderer.render(np.random.default_rng(np.random.SeedSequence([self.seed, int(index)])))
+            self._renderer = HandRenderer(self.mesh_dir, self.background_dir, self.config, self.pose_bank)
+        return self._renderer
+
+    def render_index(self, index: int) -> dict:
+        return self.renderer().render(np.random.default_rng(np.random.SeedSequence([self.seed, int(index)])))
 
 
 class RenderedHands(Dataset, _RendererHolder):
@@ -54,10 +58,10 @@ class RenderedHands(Dataset, _RendererHolder):
     """
 
     def __init__(self, length: int = 10_000, seed: int = 0, size=320, mesh_dir=None, background_dir=None,
-                 config: RenderConfig | None = None):
+                 config: RenderConfig | None = None, pose_bank=None):
         if length <= 0:
             raise ValueError(f"length must be positive, got {length}")
-        _RendererHolder.__init__(self, seed, size, mesh_dir, background_dir, config)
+        _RendererHolder.__init__(self, seed, size, mesh_dir, background_dir, config, pose_bank)
         self.length = int(length)
 
     def __len__(self) -> int:

@@ -20,8 +20,8 @@ from training.render.skinning import posed_globals, skin
 class RenderedPoses(Dataset, _RendererHolder):
     """``length`` pose samples; sample ``i`` depends only on (``seed``, ``i``)."""
 
-    def __init__(self, length: int = 10_000, seed: int = 0, size=320, mesh_dir=None):
-        _RendererHolder.__init__(self, seed, size, mesh_dir, None, None)
+    def __init__(self, length: int = 10_000, seed: int = 0, size=320, mesh_dir=None, pose_bank=None):
+        _RendererHolder.__init__(self, seed, size, mesh_dir, None, None, pose_bank)
         self.length = int(length)
 
     def __len__(self) -> int:
@@ -30,10 +30,8 @@ class RenderedPoses(Dataset, _RendererHolder):
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < self.length:
             raise IndexError(f"index {index} out of range for {self.length} pose samples")
-        if self._renderer is None:
-            self._renderer = HandRenderer(self.mesh_dir, self.background_dir, self.config)
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, int(index)]))
-        return pose_sample(self._renderer, rng)
+        return pose_sample(self.renderer(), rng)
 
 
 def pose_sample(renderer: HandRenderer, rng: np.random.Generator) -> dict:

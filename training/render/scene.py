@@ -57,11 +57,14 @@ class HandRenderer:
     """Loads the meshes and backgrounds once; ``render(seed)`` gives one sample dict."""
 
     def __init__(self, mesh_dir: Path | None = None, background_dir: Path | None = None,
-                 config: RenderConfig | None = None):
+                 config: RenderConfig | None = None, pose_bank=None):
+        """``pose_bank`` (``pose_fit.PoseBank``): draw each hand's articulation and orientation from
+        fitted real poses instead of the hand-set gestures and orientation ranges."""
         mesh_dir = Path(mesh_dir) if mesh_dir is not None else default_mesh_dir()
         self.meshes: dict[str, HandMesh] = {s: load_hand_mesh(mesh_dir / f"{s}.glb") for s in ("left", "right")}
         self.backgrounds = BackgroundBank(background_dir)
         self.config = config or RenderConfig()
+        self.pose_bank = pose_bank
         self._palm_side = {s: self._palm_facing(m) for s, m in self.meshes.items()}
         self._nail = {s: self._nails(m) for s, m in self.meshes.items()}
 
@@ -107,12 +110,16 @@ class HandRenderer:
     def sample_hand(self, rng: np.random.Generator, side: str, K: np.ndarray, size_px: float,
                     centre_px: np.ndarray) -> HandParams:
         mesh = self.meshes[side]
-        angles, gesture = sample_pose_deg(rng)
-        if gesture == "pinch":
-            angles = close_pinch(mesh, angles, rng)
+        if self.pose_bank is not None:
+            angles, real_rotation = self.pose_bank.sample(rng, side)
+            gesture = "real"
+        else:
+            angles, gesture = sample_pose_deg(rng)
+            if gesture == "pinch":
+                angles = close_pinch(mesh, angles, rng)
         s = rng.uniform(0.85, 1.15)
         scale = s * np.array([rng.uniform(0.9, 1.1), 1.0, rng.uniform(0.9, 1.1)])
-        rotation = sample_orientation(rng, side)
+        rotation = sample_orientation(rng, side) if self.pose_bank is None else real_rotation
         verts, _, kp = skin(mesh, posed_globals(mesh, local_angles_rad(angles, side)), scale)
         rel = (verts - kp.mean(axis=0)) @ rotation.T
         extent = float(max(np.ptp(rel[:, 0]), np.ptp(rel[:, 1])))

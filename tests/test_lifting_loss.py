@@ -1,0 +1,66 @@
+"""The lifting stage's loss and inputs: robust loss for pseudo-3D, noisy ground-truth maps."""
+import torch
+
+from handpose_live.model_config import preset
+from training.losses import ROBUST_CANONICAL, lifting_loss
+from training.stages import MapNoise, ground_truth_maps
+
+
+def _pair(offset: float):
+    canonical_gt = torch.zeros(2, 21, 3)
+    canonical = canonical_gt.clone()
+    canonical[:, 4, 0] = offset  # one keypoint off by ``offset`` canonical units
+    eye = torch.eye(3).expand(2, 3, 3)
+    return canonical, eye.clone(), canonical_gt, eye.clone(), torch.ones(2)
+
+
+def test_robust_loss_equals_mse_for_small_errors_and_grows_slower_for_large():
+    small = _pair(0.01 * ROBUST_CANONICAL)
+    plain = lifting_loss(*small)[0]
+    robust = lifting_loss(*small, robust=torch.tensor([True, True]))[0]
+    torch.testing.assert_close(robust, plain, rtol=1e-2, atol=0)  # float32: sqrt(1 + x) - 1 loses digits
+    large = _pair(10 * ROBUST_CANONICAL)
+    plain, robust = lifting_loss(*large)[0], lifting_loss(*large, robust=torch.tensor([True, True]))[0]
+    assert robust < 0.25 * plain
+    mixed = lifting_loss(*large, robust=torch.tensor([True, False]))[0]  # only flagged samples are robust
+    torch.testing.assert_close(mixed, (plain + robust) / 2)
+
+
+def test_robust_loss_has_finite_gradients_at_zero_error():
+    canonical, rotation, canonical_gt, rotation_gt, weight = _pair(0.0)
+    canonical.requires_grad_(True)
+    rotation.requires_grad_(True)
+    loss_c, loss_r = lifting_loss(canonical, rotation, canonical_gt, rotation_gt, weight, torch.tensor([True, True]))
+    (loss_c + loss_r).backward()
+    assert torch.isfinite(canonical.grad).all() and torch.isfinite(rotation.grad).all()
+    assert canonical.grad.abs().max() == 0
+
+
+def _batch():
+    g = torch.Generator().manual_seed(0)
+    kp = torch.rand(4, 21, 2, generator=g) * 60 + 40
+    return {"keypoints_2d": kp, "visible": torch.ones(4, 21, dtype=torch.bool)}
+
+
+def test_ground_truth_maps_without_noise_are_the_codec_maps():
+    config = preset("light")
+    batch = _batch()
+    clean = ground_truth_maps(batch, config, None, None)
+    assert clean.shape == (4, 21, config.posenet.map_size, config.posenet.map_size)
+    torch.testing.assert_close(clean.amax((2, 3)), torch.ones(4, 21), atol=0.2, rtol=0)
+    same = ground_truth_maps(batch, config, None, MapNoise(jitter_px=0.0, drop=0.0))
+    torch.testing.assert_close(same, clean)
+
+
+def test_map_noise_moves_peaks_and_drops_maps():
+    config = preset("light")
+    batch = _batch()
+    clean = ground_truth_maps(batch, config, None, None)
+    g = torch.Generator().manual_seed(1)
+    noisy = ground_truth_maps(batch, config, None, MapNoise(jitter_px=8.0, drop=0.0), generator=g)
+    assert (noisy - clean).abs().max() > 0.3
+    dropped = ground_truth_maps(batch, config, None, MapNoise(jitter_px=0.0, drop=1.0))
+    assert dropped.abs().max() == 0
+    half = ground_truth_maps(batch, config, None, MapNoise(jitter_px=0.0, drop=0.5), generator=g)
+    empty = (half.amax((2, 3)) == 0).float().mean()
+    assert 0.3 < empty < 0.7
