@@ -173,8 +173,8 @@ def test_stages_accept_hand_free_samples():
     lift = stages.build("lifting", config)
     for net in lift.values():
         net.eval()
-    out = stages.lifting_step(lift, both, config, rng, "cpu", noise=None)
-    ref = stages.lifting_step(lift, alone, config, rng, "cpu", noise=None)
+    out = stages.lifting_step(lift, both, config, rng, "cpu", noise=None, map_noise=None)
+    ref = stages.lifting_step(lift, alone, config, rng, "cpu", noise=None, map_noise=None)
     assert torch.isfinite(out["loss"]) and torch.allclose(out["loss"], ref["loss"], atol=1e-6)
     seg = stages.build("handseg", config)
     assert torch.isfinite(stages.handseg_step(seg, both, config, rng, "cpu")["loss"])

@@ -64,3 +64,48 @@ def test_map_noise_moves_peaks_and_drops_maps():
     half = ground_truth_maps(batch, config, None, MapNoise(jitter_px=0.0, drop=0.5), generator=g)
     empty = (half.amax((2, 3)) == 0).float().mean()
     assert 0.3 < empty < 0.7
+
+
+class _Recorder(torch.nn.Module):
+    """Wraps a lifting net and keeps the maps it was given."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.seen = net, None
+
+    def forward(self, maps, one_hot):
+        self.seen = maps.detach().clone()
+        return self.net(maps, one_hot)
+
+    def to_matrix(self, x):
+        return self.net.to_matrix(x)
+
+
+class _FlatPoseNet(torch.nn.Module):
+    """A PoseNet stand-in whose maps are all 0.5 (unlike any ground-truth map)."""
+
+    def __init__(self, map_size):
+        super().__init__()
+        self.map_size = map_size
+
+    def forward(self, crops):
+        return [torch.full((crops.shape[0], 21, self.map_size, self.map_size), 0.5)]
+
+
+def test_keypoint_only_samples_keep_ground_truth_maps_beside_predicted_ones():
+    from training import stages
+
+    config = preset("tiny")
+    m = config.posenet.map_size
+    batch = _batch()
+    batch.update(image_rgb=torch.zeros(4, 128, 128, 3, dtype=torch.uint8), keypoints_3d=torch.randn(4, 21, 3),
+                 side=torch.tensor([0, 1, 0, 1]), has_3d=torch.ones(4, dtype=torch.bool), weight=torch.ones(4),
+                 keypoints_only=torch.tensor([True, False, True, False]),
+                 is_pseudo_label=torch.tensor([False, True, False, False]))
+    nets = {k: _Recorder(v) for k, v in stages.build("lifting", config).items()}
+    out = stages.lifting_step(nets, batch, config, None, "cpu", posenet=_FlatPoseNet(m), noise=None, map_noise=None)
+    assert torch.isfinite(out["loss"])
+    seen = nets["poseprior"].seen
+    clean = ground_truth_maps(batch, config, None, None)
+    torch.testing.assert_close(seen[[0, 2]], clean[[0, 2]])            # keypoint-only: ground truth
+    assert torch.all(seen[[1, 3]] == 0.5)                              # with an image: PoseNet's maps

@@ -149,3 +149,18 @@ def test_realpose_sources_are_train_only():
 
     with pytest.raises(ValueError, match="train only"):
         open_dataset("render_poses_realpose", "val", 128)
+
+
+def test_known_pose_stills_show_one_hand_each(tmp_path):
+    """The stills for checking the 3D view by eye: one file per set pose, the hand in the middle."""
+    import cv2
+
+    from training.render import known_pose
+
+    assert known_pose.main(["--out", str(tmp_path), "--size", "160x120"]) == 0
+    for stem, *_ in known_pose.STILLS:
+        image = cv2.imread(str(tmp_path / f"{stem}.png"))
+        assert image.shape == (120, 160, 3)
+    palm = cv2.imread(str(tmp_path / "right_open_palm.png")).astype(float)
+    back = cv2.imread(str(tmp_path / "right_open_back.png")).astype(float)
+    assert np.abs(palm - back).mean() > 2  # palm and back differ (nails, palm shading, mirrored thumb)

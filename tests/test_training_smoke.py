@@ -44,7 +44,9 @@ def test_stages_fit_together(trained, tmp_path):
     common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128",
               "--out", str(tmp_path), "--iters", "2"]
     assert train.main(["--stage", "posenet", "--handseg", str(trained / "handseg/last.pt"), *common]) == 0
-    assert train.main(["--stage", "lifting", "--posenet", str(trained / "posenet/last.pt"), *common]) == 0
+    # images and keypoint-only poses in one mixture: PoseNet's maps for the one, ground truth for the other
+    assert train.main(["--stage", "lifting", "--posenet", str(trained / "posenet/last.pt"), *common,
+                       "--data", "render:1,render_poses:1"]) == 0
     assert checkpoints.load(tmp_path / "lifting" / "last.pt")["args"]["posenet"].endswith("last.pt")
 
 

@@ -20,17 +20,22 @@ import numpy as np
 
 from handpose_live.skeleton import BONES, FINGER_OF, FINGER_COLORS_BGR, WRIST_COLOR_BGR, bone_color_bgr, rhd_to_user
 
-SOURCES = ("render", "written", "rhd", "freihand", "real_hands", "handfree", "real_paste")
+SOURCES = ("render", "render_realpose", "written", "rhd", "freihand", "real_hands", "handfree", "real_paste")
 _TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np.float32),
              255: np.array([0, 230, 255], np.float32)}  # left, right, ignore
 
 
 def open_sheet_data(source: str, root: Path | None, size: int, split: str | None = None, seed: int = 0):
     """The dataset behind ``source``, letterboxed to ``size``."""
-    if source == "render":
+    if source in ("render", "render_realpose"):
         from training.render.dataset import RenderedHands
 
-        return RenderedHands(length=1_000_000, seed=seed, size=size)
+        bank = None
+        if source == "render_realpose":
+            from training.render.pose_fit import load_or_fit_bank
+
+            bank = load_or_fit_bank(root)
+        return RenderedHands(length=1_000_000, seed=seed, size=size, pose_bank=bank)
     from training.data.readers import open_reader
 
     return open_reader(source, root, split=split or "train", image_size=size, seed=seed)
