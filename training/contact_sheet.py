@@ -20,22 +20,18 @@ import numpy as np
 
 from handpose_live.skeleton import BONES, FINGER_OF, FINGER_COLORS_BGR, WRIST_COLOR_BGR, bone_color_bgr, rhd_to_user
 
-SOURCES = ("render", "render_realpose", "written", "rhd", "freihand", "real_hands", "handfree", "real_paste")
+RENDERED = ("render", "render_realpose")
+SOURCES = (*RENDERED, "written", "rhd", "freihand", "real_hands", "handfree", "real_paste")
 _TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np.float32),
              255: np.array([0, 230, 255], np.float32)}  # left, right, ignore
 
 
 def open_sheet_data(source: str, root: Path | None, size: int, split: str | None = None, seed: int = 0):
     """The dataset behind ``source``, letterboxed to ``size``."""
-    if source in ("render", "render_realpose"):
-        from training.render.dataset import RenderedHands
+    if source in RENDERED:  # endless and seeded: the sheet shows the first samples
+        from training.data_mix import open_dataset
 
-        bank = None
-        if source == "render_realpose":
-            from training.render.pose_fit import load_or_fit_bank
-
-            bank = load_or_fit_bank(root)
-        return RenderedHands(length=1_000_000, seed=seed, size=size, pose_bank=bank)
+        return open_dataset(f"{source}={root}" if root and source != "render" else source, "train", size, seed)
     from training.data.readers import open_reader
 
     return open_reader(source, root, split=split or "train", image_size=size, seed=seed)
@@ -109,7 +105,7 @@ def main(argv=None) -> None:
     except ValueError as e:  # a wrong path or split: one line, not a traceback
         ap.error(str(e))
     n = min(args.n, len(data))
-    picks = range(n) if args.source == "render" else np.random.default_rng(args.seed).choice(len(data), n, False)
+    picks = range(n) if args.source in RENDERED else np.random.default_rng(args.seed).choice(len(data), n, False)
     sheet = contact_sheet([data[int(i)] for i in picks], columns=int(np.ceil(np.sqrt(n))))
     if not cv2.imwrite(str(args.out), sheet):
         raise ValueError(f"could not write {args.out}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.render.placement import PALM_TO_CAMERA, place
+from training.render.placement import PALM_TO_CAMERA, fixed_intrinsics, place
 from training.render.pose import sample_pose_deg
 from training.render.scene import HandParams, HandRenderer, RenderConfig
 from training.render.skinning import rotation_xyz
@@ -46,8 +46,7 @@ def render_clip(out: Path, seconds: float, fps: int, width: int, height: int, se
     config = RenderConfig(height=height, width=width, two_hands_prob=0, arm_prob=1.0, occluder_prob=0.0,
                           distractor_prob=0.0, effects=False)
     renderer = HandRenderer(mesh_dir, None, config)  # no photo backgrounds: procedural only
-    f = 0.5 * width / np.tan(np.radians(60) / 2)
-    K = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]])
+    K = fixed_intrinsics(height, width)
     keys = key_poses(seed)
     n = int(round(seconds * fps))
     out.parent.mkdir(parents=True, exist_ok=True)

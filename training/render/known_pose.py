@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.render.placement import PALM_TO_CAMERA, place
+from training.render.placement import PALM_TO_CAMERA, fixed_intrinsics, place
 from training.render.pose import sample_pose_deg
 from training.render.scene import HandParams, HandRenderer, RenderConfig
 from training.render.skinning import rotation_xyz
@@ -29,8 +29,7 @@ STILLS = (("right_open_palm", "right", "open", 0.0), ("right_open_back", "right"
 def render_still(renderer: HandRenderer, side: str, gesture: str, yaw_deg: float, width: int, height: int,
                  seed: int = 0) -> np.ndarray:
     """One RGB image of a single hand, fingers up, turned ``yaw_deg`` about the vertical axis."""
-    f = 0.5 * width / np.tan(np.radians(60) / 2)
-    K = np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]])
+    K = fixed_intrinsics(height, width)
     angles = sample_pose_deg(np.random.default_rng(seed), gesture)[0]
     rotation = rotation_xyz(np.radians([0.0, yaw_deg, 0.0])) @ PALM_TO_CAMERA[side]
     hand = HandParams(side, angles, rotation, place(K, 0.17, 0.6 * height, np.array([width / 2, height / 2])))

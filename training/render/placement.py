@@ -22,6 +22,12 @@ def sample_intrinsics(rng: np.random.Generator, height: int, width: int) -> np.n
     return np.array([[f, 0, cx], [0, f, cy], [0, 0, 1]])
 
 
+def fixed_intrinsics(height: int, width: int, fov_deg: float = 60.0) -> np.ndarray:
+    """K (3,3) for a horizontal field of view of ``fov_deg`` and a centred principal point."""
+    f = (width / 2) / np.tan(np.radians(fov_deg) / 2)
+    return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1]])
+
+
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """A uniformly random rotation (3,3)."""
     q = rng.normal(size=4)

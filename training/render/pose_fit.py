@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -99,15 +100,10 @@ def posed_keypoints(mesh: HandMesh, angles_deg: torch.Tensor) -> torch.Tensor:
             glob_r.append(glob_r[parent] @ local_r[:, j])
             glob_t.append((glob_r[parent] @ local_t[:, j, :, None])[..., 0] + glob_t[parent])
     g_r, g_t = torch.stack(glob_r, 1), torch.stack(glob_t, 1)
-    kp = g_t[:, RHD_JOINTS]
-    tip_dir = -g_r[:, _TIP_JOINTS, :, 2]
+    kp = g_t[:, RHD_JOINTS]                                       # indexing copies: safe to add to
     offset = torch.as_tensor(mesh.tip_offset_m, dtype=a.dtype)[None, :, None]
-    tips = kp[:, _RHD_TIP_SLOTS] + tip_dir * offset
-    slot = torch.zeros(21, dtype=torch.bool)
-    slot[_RHD_TIP_SLOTS] = True
-    full_tips = torch.zeros_like(kp)
-    full_tips[:, _RHD_TIP_SLOTS] = tips
-    return torch.where(slot[None, :, None], full_tips, kp)
+    kp[:, _RHD_TIP_SLOTS] += -g_r[:, _TIP_JOINTS, :, 2] * offset  # bones point along local -Z
+    return kp
 
 
 def similarity(source: torch.Tensor, target: torch.Tensor):
@@ -140,36 +136,43 @@ def _starts(n: int) -> list[np.ndarray]:
     return [np.zeros((n, len(FREE))), np.tile(np.clip(half, _FREE_LOW, _FREE_HIGH), (n, 1))]
 
 
+def _free_to_angles(free: torch.Tensor) -> torch.Tensor:
+    """``angles_from_free`` in torch, differentiable: (N, len(FREE)) -> (N, 25, 3) degrees."""
+    rows = torch.arange(len(free))[:, None]
+    zeros = torch.zeros(len(free), len(JOINT_NAMES), 3, dtype=free.dtype)
+    return zeros.index_put((rows, torch.as_tensor(_FREE_JOINT)[None], torch.as_tensor(_FREE_AXIS)[None]), free)
+
+
+def _aligned(mesh: HandMesh, free: torch.Tensor, target: torch.Tensor):
+    """The posed keypoints similarity-aligned to ``target`` (R, s, t fixed: no gradient through
+    them), and R and s."""
+    kp = posed_keypoints(mesh, _free_to_angles(free))
+    with torch.no_grad():
+        r, s, t = similarity(kp, target)
+    return s[:, None, None] * kp @ r.transpose(1, 2) + t[:, None], r, s
+
+
 def fit_poses(mesh: HandMesh, targets_m: np.ndarray, steps: int = 300, lr_deg: float = 3.0) -> PoseFit:
     """Fit ``mesh`` to ``targets_m`` (N, 21, 3), RHD order, camera-aligned metres."""
     target = torch.as_tensor(np.asarray(targets_m, np.float64))
     low, high = torch.as_tensor(_FREE_LOW), torch.as_tensor(_FREE_HIGH)
-    joint, axis = torch.as_tensor(_FREE_JOINT), torch.as_tensor(_FREE_AXIS)
     best = None
     for start in _starts(len(target)):
         free = torch.tensor(start, requires_grad=True)
         opt = torch.optim.Adam([free], lr=lr_deg)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
         for _ in range(steps):
-            angles = torch.zeros(len(target), len(JOINT_NAMES), 3, dtype=torch.float64)
-            angles = angles.index_put((torch.arange(len(target))[:, None], joint[None], axis[None]), free)
-            kp = posed_keypoints(mesh, angles)
-            with torch.no_grad():
-                r, s, t = similarity(kp, target)
-            aligned = s[:, None, None] * kp @ r.transpose(1, 2) + t[:, None]
+            aligned, _, _ = _aligned(mesh, free, target)
             per_hand = ((aligned - target) ** 2).sum(-1).mean(-1)
             opt.zero_grad()
-            (per_hand.sum() * 1e4).backward()   # metres^2 -> cm^2: Adam is scale-free, the log is not
+            (per_hand.sum() * 1e4).backward()   # metres^2 -> cm^2: gradients well above Adam's eps
             opt.step()
             sched.step()
             with torch.no_grad():
                 free.copy_(torch.maximum(torch.minimum(free, high), low))
         with torch.no_grad():
-            angles = torch.zeros(len(target), len(JOINT_NAMES), 3, dtype=torch.float64)
-            angles[torch.arange(len(target))[:, None], joint[None], axis[None]] = free
-            kp = posed_keypoints(mesh, angles)
-            r, s, t = similarity(kp, target)
-            err = ((s[:, None, None] * kp @ r.transpose(1, 2) + t[:, None] - target) ** 2).sum(-1).sqrt().mean(-1)
+            aligned, r, s = _aligned(mesh, free, target)
+            err = (aligned - target).norm(dim=-1).mean(-1)
         cand = PoseFit(angles_from_free(free.detach().numpy()), r.numpy(), s.numpy(), err.numpy())
         if best is None:
             best = cand
@@ -208,8 +211,7 @@ class PoseBank:
         axis = rng.normal(size=3)
         axis /= np.linalg.norm(axis)
         theta = np.radians(rng.normal(0, rotation_noise_deg))
-        k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-        turn = np.eye(3) + np.sin(theta) * k + (1 - np.cos(theta)) * k @ k
+        turn = cv2.Rodrigues(axis * theta)[0]
         return angles, turn @ self.rotation[i]
 
     def save(self, path: Path) -> None:
