@@ -23,6 +23,10 @@ class DetectionConfig:
     bridge_px_at_240: float = 10.0  # gap bridged between pieces of one hand, px at 240 rows
     min_area_frac: float = 0.0005  # smallest hand region, fraction of the segmentation canvas
     max_hands: int = 2
+    # regions beyond max_hands that PoseNet examines per search (best segmentation peak first);
+    # the best max_hands by hand score are kept, so a face that segments brighter than a fist no
+    # longer pushes the fist out before PoseNet has looked at it
+    extra_candidates: int = 2
     min_score: float = 0.15  # hands scoring below this are not reported
     track_min_confidence: float = 0.35  # mean keypoint score below which a track is lost
     redetect_interval: int = 10  # frames between searches for new hands while tracking
@@ -33,9 +37,17 @@ class DetectionConfig:
 
     def __post_init__(self):
         self.region_shift = tuple(float(v) for v in self.region_shift)
+        if int(self.extra_candidates) < 0 or int(self.max_hands) < 1:
+            raise ValueError(f"detection max_hands must be >= 1 and extra_candidates >= 0, got "
+                             f"{self.max_hands!r}, {self.extra_candidates!r}")
         if len(self.region_shift) != 2 or not 0.5 <= float(self.region_enlarge) <= 2.0:
             raise ValueError(f"detection region_enlarge must be 0.5-2 and region_shift two numbers, got "
                              f"{self.region_enlarge!r}, {self.region_shift!r}")
+
+    @property
+    def candidates(self) -> int:
+        """Hand regions a search examines: ``max_hands + extra_candidates``."""
+        return int(self.max_hands) + int(self.extra_candidates)
 
     def region_box(self, bbox_xyxy):
         """Crop boxes ``[N, 3]`` from region bboxes ``[N, 4]`` with this model's calibration."""

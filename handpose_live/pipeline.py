@@ -34,6 +34,12 @@ SIDES = ("left", "right")
 SIDE_MEMORY = 0.8
 
 
+def hand_score(region_confidence: float, keypoint_scores: np.ndarray) -> float:
+    """A hand's score: the geometric mean of HandSegNet's highest hand probability in its region
+    and PoseNet's mean keypoint confidence (README, "What a hand's score means")."""
+    return float(np.sqrt(max(region_confidence, 0.0) * float(np.mean(keypoint_scores))))
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` = the first CUDA GPU if there is one, else the CPU; ``cpu``, ``cuda``, ``cuda:N``."""
     if device == "auto":
@@ -323,7 +329,7 @@ class HandPoseEstimator:
         h, w = frame_hw
         x0, y0 = np.clip(kp.min(0), 0, [w - 1, h - 1])
         x1, y1 = np.clip(kp.max(0), 0, [w - 1, h - 1])
-        score = float(np.sqrt(max(region_conf, 0.0) * float(conf.mean())))
+        score = hand_score(region_conf, conf)
         corners = cropping.box_corners(box)[0]
         return Hand(side=side, score=score, bbox=(float(x0), float(y0), float(x1), float(y1)),
                     keypoints_2d=kp, keypoint_scores=conf,
@@ -351,8 +357,9 @@ class HandPoseEstimator:
             hand = self._make_hand(frames[i].shape[:2], side, kp, conf, xyz, rconf, next(self._ids), box[None])
             if hand.score >= self.config.detection.min_score:
                 results[i].append(hand)
-        for hands in results:
+        for hands in results:  # the best max_hands of the examined candidates
             hands.sort(key=lambda h: -h.score)
+            del hands[self.config.detection.max_hands:]
         return results
 
     def _process_video_frame(self, frame: np.ndarray, side_hint: str | None):
@@ -384,15 +391,19 @@ class HandPoseEstimator:
             self._since_detect = 0
             (regions, mask), = self._segment([frame])
             fresh = [r for r in regions if find_track(r.bbox, kept) < 0]
-            fresh = fresh[: det.max_hands - len(kept)]
+            fresh = fresh[: det.candidates - len(kept)]
             boxes = self.config.detection.region_box(np.array([r.bbox for r in fresh]).reshape(-1, 4))
             outputs = self._pose([frame], [boxes], [side_hint] * len(fresh), [r.side for r in fresh])
-            for r, box, (kp, conf, xyz, side, p_right) in zip(fresh, boxes, outputs):
+            found = []  # (score, region, box, pose) of the candidates that pass, best first
+            for r, box, out in zip(fresh, boxes, outputs):
+                score = hand_score(r.confidence, out[1])
+                if score >= det.min_score and out[1].mean() >= det.track_min_confidence:
+                    found.append((score, r, box, out))
+            found.sort(key=lambda f: -f[0])
+            for _, r, box, (kp, conf, xyz, side, p_right) in found[: det.max_hands - len(kept)]:
                 j = find_track(r.bbox, self._lost)
                 track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz, r.confidence, track_id, box[None])
-                if hand.score < det.min_score or conf.mean() < det.track_min_confidence:
-                    continue
                 kept.append(Track(track_id, side, self._keypoint_box(kp), np.asarray(hand.bbox, np.float32),
                                   r.confidence, p_right))
                 hands.append(hand)

@@ -18,7 +18,7 @@ from .preprocess import letterbox, normalise, unletterbox_mask
 def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tuple[int, int],
                    detection: DetectionConfig, device: torch.device, amp=contextlib.nullcontext,
                    memory_format=torch.contiguous_format) -> list[tuple[list[Region], np.ndarray]]:
-    """For each ``HxWx3`` uint8 **RGB** frame: up to ``max_hands`` regions (``bbox`` in frame
+    """For each ``HxWx3`` uint8 **RGB** frame: up to ``detection.candidates`` regions (``bbox`` in frame
     pixels) and the frame-sized label mask (0 background, 1 left, 2 right). ``input_size`` =
     (height, width) of the network's letterboxed input."""
     h, w = input_size
@@ -32,7 +32,7 @@ def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tu
     min_area = max(1, int(detection.min_area_frac * h * w))
     out = []
     for p, box, frame in zip(probs, boxes, frames_rgb):
-        regions, canvas_mask = find_regions(p, detection.mask_threshold, bridge, min_area, detection.max_hands)
+        regions, canvas_mask = find_regions(p, detection.mask_threshold, bridge, min_area, detection.candidates)
         for r in regions:
             r.bbox = box.to_frame(r.bbox.reshape(2, 2)).reshape(4)
         out.append((regions, unletterbox_mask(canvas_mask, box, frame.shape[:2])))

@@ -73,3 +73,19 @@ class GreenIsLeftPoseNet(CentrePoseNet):
             return maps
         green = ((x[:, 1] > 0.3) & (x[:, 0] < -0.3) & (x[:, 2] < -0.3)).flatten(1).any(1)
         return maps, torch.where(green, -10.0, 10.0)
+
+
+class YellowOutshinesRedSegNet(RedIsHandSegNet):
+    """``RedIsHandSegNet`` that also segments saturated yellow pixels (a face, say) as a right
+    hand, and more confidently than red ones: yellow regions rank first by segmentation peak."""
+
+    def forward(self, x):
+        logits = super().forward(x)
+        r, g, b = x[:, 0], x[:, 1], x[:, 2]
+        yellow = ((r > 0.3) & (g > 0.3) & (b < -0.3)).float()
+        bg = logits[:, 0] * (1 - yellow) + yellow * -12.0
+        right = logits[:, 2] * (1 - yellow) + yellow * 12.0
+        red_hand = logits[:, 2] > 0
+        right = torch.where(red_hand, torch.full_like(right, 1.0), right)  # red: hand prob ~0.98
+        bg = torch.where(red_hand, torch.full_like(bg, -3.0), bg)
+        return torch.stack([bg, logits[:, 1], right], 1)

@@ -305,3 +305,25 @@ def test_video_mode_averages_the_side_over_frames():
     assert sides[:5] == ["left"] * 5  # the single plain frame did not flip it
     assert sides[-1] == "right" and sides.index("right") > 5  # six plain frames did, not at once
     assert len({h.track_id for h in est.process([plain])[0]}) == 1
+
+
+@pytest.mark.parametrize("mode", ["image", "video"])
+def test_extra_candidates_let_a_hand_outranked_by_two_faces_through(mode):
+    from fakes import YellowOutshinesRedSegNet
+
+    YELLOW = (0, 255, 255)
+    frame = frame_with_squares(240, 320, [((20, 20, 70, 70), YELLOW), ((230, 20, 290, 70), YELLOW),
+                                          ((120, 140, 200, 220), RED)])
+    found = {}
+    for extra in (0, 1):
+        est = fake_estimator(mode=mode)
+        est.nets["handsegnet"] = YellowOutshinesRedSegNet()
+        est.nets["posenet"] = FollowRedPoseNet(est.config.posenet.input_size)  # confident only on red
+        est.config.detection.min_score = 0.3
+        est.config.detection.extra_candidates = extra
+        found[extra] = est.process([frame])[0]
+    assert found[0] == []  # the two "faces" took both places and failed the score
+    (hand,) = found[1]
+    centre = np.add(hand.bbox[:2], hand.bbox[2:]) / 2
+    assert centre == pytest.approx([160, 180], abs=8)  # on the red square, not a "face"
+    assert hand.score >= 0.3

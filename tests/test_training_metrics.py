@@ -158,3 +158,20 @@ def test_rotation_error_is_the_angle_between_two_views_of_one_hand():
     errors = M.rotation_errors_deg(np.concatenate([turned, scaled]), np.concatenate([hand, hand]),
                                    np.array([True, False]))
     assert errors[0] == pytest.approx(30.0, abs=1e-6) and errors[1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_lighting_changes_exposure_and_adds_a_ramp_but_keeps_the_frame():
+    from training.data.augment import lighting
+
+    image = np.full((40, 60, 3), 128, np.uint8)
+    means, spreads = [], []
+    for seed in range(40):
+        out = lighting(image, np.random.default_rng(seed))
+        assert out.shape == image.shape and out.dtype == np.uint8
+        grey = out.astype(np.float32).mean(2)
+        means.append(grey.mean())
+        corners = [grey[0, 0], grey[0, -1], grey[-1, 0], grey[-1, -1]]
+        spreads.append(max(corners) - min(corners))
+    means = np.array(means)
+    assert means.min() < 110 and means.max() > 150  # both under- and over-exposed frames
+    assert np.median(spreads) > 10  # a brightness ramp across the frame, not a uniform shift

@@ -98,6 +98,8 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--size", type=int, default=256, help="tile size, px (samples are letterboxed)")
     ap.add_argument("--seed", type=int, default=0, help="render seed, and which samples to pick")
+    ap.add_argument("--augment", action="store_true",
+                    help="draw the samples as training sees them (flip, photometric jitter, lighting)")
     ap.add_argument("--out", type=Path, required=True, help="output PNG")
     args = ap.parse_args(argv)
     try:
@@ -106,7 +108,13 @@ def main(argv=None) -> None:
         ap.error(str(e))
     n = min(args.n, len(data))
     picks = range(n) if args.source in RENDERED else np.random.default_rng(args.seed).choice(len(data), n, False)
-    sheet = contact_sheet([data[int(i)] for i in picks], columns=int(np.ceil(np.sqrt(n))))
+    samples = [data[int(i)] for i in picks]
+    if args.augment:
+        from .data.augment import augment
+
+        rng = np.random.default_rng(args.seed)
+        samples = [augment(s, rng) for s in samples]
+    sheet = contact_sheet(samples, columns=int(np.ceil(np.sqrt(n))))
     if not cv2.imwrite(str(args.out), sheet):
         raise ValueError(f"could not write {args.out}")
     print(f"wrote {args.out} ({n} samples from {args.source})")

@@ -65,10 +65,33 @@ def photometric(image_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+# Probability that a sample also gets ``lighting`` (webcam exposure and colour cast).
+LIGHTING_P = 0.5
+
+
+def lighting(image_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Webcam lighting that moves no label: a gamma curve (under- or over-exposed skin), per-channel
+    gains (white balance), and a smooth brightness ramp across the frame in a random direction
+    (a window beside the hand, a lamp behind it), clipped like a sensor. ``image_rgb`` HxWx3
+    uint8 -> a new array."""
+    h, w = image_rgb.shape[:2]
+    out = image_rgb.astype(np.float32) / 255.0
+    out = out ** rng.uniform(0.55, 1.6)  # < 1 brightens the mid-tones, > 1 darkens them
+    out = out * rng.uniform(0.85, 1.15, 3).astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ramp = ((xs / max(w - 1, 1) - 0.5) * np.cos(angle) + (ys / max(h - 1, 1) - 0.5) * np.sin(angle))
+    out = out + (rng.uniform(-0.35, 0.35) * ramp)[..., None]
+    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
 def augment(sample: dict, rng: np.random.Generator) -> dict:
-    """Training augmentation of one sample: a random horizontal flip (sides swapped) and
-    photometric jitter. Crop noise is added later, where the crop is made (training/stages.py)."""
+    """Training augmentation of one sample: a random horizontal flip (sides swapped), photometric
+    jitter and, half the time, ``lighting``. Crop noise is added later, where the crop is made
+    (training/stages.py)."""
     out = random_hflip(sample, rng)
     out = dict(out)
     out["image_rgb"] = photometric(out["image_rgb"], rng)
+    if rng.random() < LIGHTING_P:
+        out["image_rgb"] = lighting(out["image_rgb"], rng)
     return out
