@@ -175,3 +175,23 @@ def test_lighting_changes_exposure_and_adds_a_ramp_but_keeps_the_frame():
     means = np.array(means)
     assert means.min() < 110 and means.max() > 150  # both under- and over-exposed frames
     assert np.median(spreads) > 10  # a brightness ramp across the frame, not a uniform shift
+
+
+def test_relight_hands_changes_only_the_hand_both_ways():
+    from training.data.augment import relight_hands
+
+    image = np.full((60, 80, 3), (60, 140, 200), np.uint8)
+    image[20:40, 30:50] = (190, 130, 100)  # a skin-coloured hand
+    mask = np.zeros((60, 80), np.uint8)
+    mask[20:40, 30:50] = 2
+    brighter = darker = 0
+    for seed in range(30):
+        out = relight_hands(image, mask, np.random.default_rng(seed))
+        assert out.shape == image.shape and out.dtype == np.uint8
+        assert np.abs(out[:8, :8].astype(int) - image[:8, :8]).max() <= 1  # the scene far away stays
+        change = out[25:35, 35:45].astype(float).mean() - image[25:35, 35:45].astype(float).mean()
+        brighter += change > 5
+        darker += change < -5
+    assert brighter > 0 and darker > 0  # washed-out and backlit hands both occur
+    untouched = relight_hands(image, np.zeros_like(mask), np.random.default_rng(0))
+    assert np.array_equal(untouched, image)  # no hand in the mask: nothing relit

@@ -85,13 +85,44 @@ def lighting(image_rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
+# Probability that a sample's hands are lit apart from their scene (``relight_hands``).
+RELIGHT_P = 0.3
+
+
+def relight_hands(image_rgb: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Hands lit unlike the scene around them, which moves no label: the pixels labelled hand in
+    ``mask`` (1 or 2; a softened edge) get their own exposure and colour — washed out and pale
+    (a hand in front of a window, a lamp on it: gamma 0.4-0.8, saturation down to 30 %) or dark
+    (backlit: gamma 1.3-2.0) — and a white-balance gain. ``image_rgb`` HxWx3 uint8 -> a new array
+    (the same pixels where the mask holds no hand)."""
+    import cv2
+
+    hand = ((mask == 1) | (mask == 2)).astype(np.float32)
+    if hand.sum() < 16:
+        return image_rgb.copy()
+    h, w = mask.shape
+    soft = cv2.GaussianBlur(hand, (0, 0), max(1.0, 0.006 * max(h, w)))[..., None]
+    img = image_rgb.astype(np.float32) / 255.0
+    luma = (img @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+    if rng.random() < 0.6:  # washed out
+        gamma, saturation = rng.uniform(0.4, 0.8), rng.uniform(0.3, 0.9)
+    else:  # backlit
+        gamma, saturation = rng.uniform(1.3, 2.0), rng.uniform(0.6, 1.1)
+    relit = np.clip(luma + (img - luma) * saturation, 0, 1) ** gamma
+    relit = relit * rng.uniform(0.9, 1.1, 3).astype(np.float32)
+    out = img * (1 - soft) + relit * soft
+    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
 def augment(sample: dict, rng: np.random.Generator) -> dict:
     """Training augmentation of one sample: a random horizontal flip (sides swapped), photometric
-    jitter and, half the time, ``lighting``. Crop noise is added later, where the crop is made
-    (training/stages.py)."""
+    jitter, sometimes (``RELIGHT_P``) hands lit apart from their scene, and, half the time,
+    ``lighting``. Crop noise is added later, where the crop is made (training/stages.py)."""
     out = random_hflip(sample, rng)
     out = dict(out)
     out["image_rgb"] = photometric(out["image_rgb"], rng)
+    if "mask" in out and rng.random() < RELIGHT_P:
+        out["image_rgb"] = relight_hands(out["image_rgb"], out["mask"], rng)
     if rng.random() < LIGHTING_P:
         out["image_rgb"] = lighting(out["image_rgb"], rng)
     return out
