@@ -52,8 +52,8 @@ def rotated_box(kp_user: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarr
     to_frame = np.array([[c, -s], [s, c]])  # columns: the crop's x and y axes in the frame
     mid = (kp_user.min(0) + kp_user.max(0)) / 2
     local = (kp_user - mid) @ to_frame  # keypoints in the rotated frame (row vectors)
-    box = cropping.keypoint_box((local + 1000.0)[None])[0]  # offset: keypoint_box wants frame-like px
-    centre = mid + (box[:2] - 1000.0) @ to_frame.T
+    box = cropping.keypoint_box(local[None])[0]
+    centre = mid + box[:2] @ to_frame.T
     return np.array([centre[0], centre[1], box[2]]), to_frame
 
 
@@ -101,8 +101,8 @@ def main() -> int:
             kp_axis = cropping.crop_to_frame(torch.from_numpy(posenet(net, [axis_crop], size)),
                                              torch.from_numpy(box[None]).float(), size)[0].numpy()
             found = {"axis": kp_axis}
-            for mode, angle in (("upright (label)", upright_angle(gt)), ("upright (2-pass)", upright_angle(kp_axis))):
-                rbox, to_frame = rotated_box(gt if mode == "upright (label)" else kp_axis, angle)
+            for mode, reference in (("upright (label)", gt), ("upright (2-pass)", kp_axis)):
+                rbox, to_frame = rotated_box(reference, upright_angle(reference))
                 crop, m = crop_rotated(frame, rbox, to_frame, size)
                 kp_crop = posenet(net, [crop], size)[0]
                 found[mode] = kp_crop @ m[:, :2].T + m[:, 2]
