@@ -63,7 +63,7 @@ def main() -> int:
     args = ap.parse_args()
     cv2.setNumThreads(1)
     root = data_root()
-    est = HandPoseEstimator.from_pretrained(args.model, device="cpu", mode="video")
+    est = HandPoseEstimator.from_pretrained(args.model, device="cpu", precision="fp32", mode="video")
     for group in args.group:
         records = sequence_records(root, args.split, group)
         if not records:

@@ -213,6 +213,7 @@ def test_cli_writes_per_source_metrics(tmp_path, tiny_model_dir, capsys):
     assert rc == 0
     m = json.loads((out / "metrics.json").read_text())
     assert m["split"] == "dev" and set(m["per_source"]) == {"sld", "subhih", "overall"}
+    assert m["precision"] == "fp32"  # pinned: the app's auto would time bf16 against fp32 at load
     assert m["per_source"]["overall"]["hands"] == 6 and m["per_source"]["sld"]["images"] == 1
     assert "gt_crop" in m["per_source"]["subhih"]
     assert "overall" in capsys.readouterr().out

@@ -350,6 +350,9 @@ def main(argv=None) -> int:
                     help="samples to score (default 500); real_hands: images, evenly spaced (default all)")
     ap.add_argument("--image-size", type=int, default=320)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
+                    help="inference precision (default fp32: the same numbers on every run; the app's auto "
+                         "times bf16 against fp32 at load, so its choice can differ between runs)")
     ap.add_argument("--largest-hand", action="store_true",
                     help="real_hands: score the largest hand per image like the other sets (3D, PCK curves) "
                          "instead of every hand per image and source")
@@ -363,7 +366,8 @@ def main(argv=None) -> int:
     try:
         (kind, root, _), = parse_spec(args.data)
         per_image = kind == "real_hands" and not args.largest_hand
-        est = HandPoseEstimator.from_pretrained(args.model, device=args.device, mode="image")
+        est = HandPoseEstimator.from_pretrained(args.model, device=args.device, precision=args.precision,
+                                               mode="image")
         if per_image:
             summary = evaluate_real_hands(est, Path(root) if root else data_root(), args.split, args.n,
                                           not args.no_gt_crop)
@@ -376,7 +380,7 @@ def main(argv=None) -> int:
         summary = summarise(collect(est, dataset, 500 if args.n is None else args.n))
         summary["image_size"] = args.image_size
     summary.update({"model": est.model_name, "weights_sha256": est.weights_sha256, "data": args.data,
-                    "split": args.split})
+                    "split": args.split, "precision": est.precision})
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=1))
     if per_image:
