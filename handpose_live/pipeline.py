@@ -137,11 +137,13 @@ class HandPoseEstimator:
     """
 
     def __init__(self, config: ModelConfig, networks: dict, device: str = "auto",
-                 precision: str = "auto", mode: str = "image", digests: dict | None = None):
+                 precision: str = "auto", mode: str = "image", digests: dict | None = None,
+                 flip_test: bool = False):
         if mode not in ("image", "video"):
             raise ValueError(f"mode must be 'image' or 'video', got {mode!r}")
         self.config = config
         self.mode = mode
+        self.flip_test = flip_test  # PoseNet also on each mirrored crop, maps and side averaged
         self._device = resolve_device(device)
         self.model_name = config.name
         self.weights_sha256 = dict(digests or {})
@@ -160,12 +162,15 @@ class HandPoseEstimator:
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str = "auto",
                         precision: str = "auto", mode: str = "image",
-                        palm_length_m: float | None = None) -> "HandPoseEstimator":
+                        palm_length_m: float | None = None, flip_test: bool = False) -> "HandPoseEstimator":
         """Load a model folder (or a name under ``assets/models``; ``None`` = the shipped default).
         ``palm_length_m``: the user's hand size (see ``palm_length_m``; default: the model's, 0.10 m).
+        ``flip_test``: run PoseNet on every crop and on its mirror image and average the two (score
+        maps mirrored back, side logits negated): about twice PoseNet's cost.
         Raises ``checkpoint.ModelNotFoundError`` / ``checkpoint.CorruptModelError``."""
         config, networks, digests = load_model(path)
-        est = cls(config, networks, device=device, precision=precision, mode=mode, digests=digests)
+        est = cls(config, networks, device=device, precision=precision, mode=mode, digests=digests,
+                  flip_test=flip_test)
         if palm_length_m is not None:
             est.palm_length_m = palm_length_m
         return est
@@ -295,10 +300,16 @@ class HandPoseEstimator:
         rgb = torch.from_numpy(np.concatenate(crops)).to(self._device)
         x = normalise(rgb.permute(0, 3, 1, 2)).contiguous(memory_format=self._memory_format)
         head = self.config.posenet.side_head
+        n = x.shape[0]
+        if self.flip_test:
+            x = torch.cat([x, x.flip(-1)])
         with self._amp():
             out = self.nets["posenet"](x, side=True) if head else self.nets["posenet"](x)
         maps, logit = out if head else (out, None)
         maps = maps[-1].float()
+        if self.flip_test:  # a mirrored hand keeps its keypoints' names and swaps its side
+            maps = (maps[:n] + maps[n:].flip(-1)) / 2
+            logit = None if logit is None else (logit[:n] - logit[n:]) / 2
         kp_crop, conf = decode(maps, size)
         kp_frame = cropping.crop_to_frame(kp_crop, all_boxes, size)
         p_right = torch.sigmoid(logit.float()).cpu().numpy() if head else None
