@@ -122,6 +122,27 @@ def test_segmentation_inputs_keep_ignore_and_pad_background():
     assert (m[:, :5] == 0).all()  # letterbox padding is background
 
 
+def test_segmentation_zoom_range():
+    import argparse
+
+    from training.stages import segmentation_inputs
+    from training.train import _zoom_range
+
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 255, (2, 60, 100, 3), dtype=np.uint8)
+    mask = np.zeros((2, 60, 100), np.uint8)
+    mask[:, 20:40, 30:70] = 1
+    plain_x, plain_m = segmentation_inputs(images, mask, (64, 64), rng, augment=False)
+    x, m = segmentation_inputs(images, mask, (64, 64), rng, augment=True, zoom_range=(1.0, 1.0))
+    assert torch.equal(x, plain_x) and torch.equal(m, plain_m)  # zoom 1: the whole image
+    _, m2 = segmentation_inputs(images, mask, (64, 64), rng, augment=True, zoom_range=(2.0, 2.0))
+    assert (m2 == 1).sum() > (plain_m == 1).sum()  # zoomed in: the hand covers more of the input
+    assert _zoom_range("1,1.2") == (1.0, 1.2)
+    for bad in ("0.8,1.2", "1.3,1.1", "1.2"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _zoom_range(bad)
+
+
 def test_check_sample_accepts_ignore_only():
     from training.data.handfree import empty_sample
 

@@ -29,6 +29,7 @@ PAPER_SCHEDULE = {
 # Default weight of the side head's BCE (~0.69 untrained) against the maps' loss (~0.17-0.25
 # summed over stages). At 0.2 the side loss fell only 0.68 -> 0.62 in 1,400 light-model steps.
 SIDE_LOSS_WEIGHT = 0.5
+SEG_ZOOM = (1.0, 1.6)  # HandSegNet training: random zoom range before letterboxing
 
 NETWORKS = {"handseg": ("handsegnet",), "posenet": ("posenet",), "lifting": ("poseprior", "viewpoint")}
 
@@ -52,14 +53,15 @@ def build(stage: str, config: ModelConfig) -> dict[str, torch.nn.Module]:
 
 
 def segmentation_inputs(images: np.ndarray, masks: np.ndarray, size_hw: tuple[int, int],
-                        rng: np.random.Generator, augment: bool = True):
-    """Letterbox each image (as the run time does) with random zoom and shift when
-    ``augment``: returns normalised images ``[B,3,h,w]`` and label masks ``[B,h,w]``."""
+                        rng: np.random.Generator, augment: bool = True, zoom_range=SEG_ZOOM):
+    """Letterbox each image (as the run time does) with a random zoom (``zoom_range``, >= 1: a
+    random part of the image) and shift when ``augment``: returns normalised images ``[B,3,h,w]``
+    and label masks ``[B,h,w]``."""
     h, w = size_hw
     out_i, out_m = [], []
     for img, m in zip(images, masks):
         if augment:
-            zoom = rng.uniform(1.0, 1.6)
+            zoom = rng.uniform(*zoom_range)
             ih, iw = img.shape[:2]
             ch, cw = int(ih / zoom), int(iw / zoom)
             y0, x0 = rng.integers(0, ih - ch + 1), rng.integers(0, iw - cw + 1)
@@ -72,9 +74,10 @@ def segmentation_inputs(images: np.ndarray, masks: np.ndarray, size_hw: tuple[in
     return x, torch.from_numpy(np.stack(out_m))
 
 
-def handseg_step(nets, batch, config: ModelConfig, rng: np.random.Generator, device) -> dict:
+def handseg_step(nets, batch, config: ModelConfig, rng: np.random.Generator, device,
+                 seg_zoom=SEG_ZOOM) -> dict:
     x, mask = segmentation_inputs(batch["image_rgb"].numpy(), batch["mask"].numpy(),
-                                  config.handsegnet.input_size, rng)
+                                  config.handsegnet.input_size, rng, zoom_range=seg_zoom)
     weight = batch["mask_valid"].float() * torch.where(batch["mask_coarse"].bool(), 0.3, 1.0)
     logits = nets["handsegnet"](x.to(device))
     loss = segmentation_loss(logits, mask.to(device), weight.to(device) * batch["weight"].to(device))

@@ -32,6 +32,17 @@ from .curves import CurveLog, plot_curves
 from .data_mix import make_loader
 
 
+def _zoom_range(text: str) -> tuple[float, float]:
+    """``LO,HI`` with 1 <= LO <= HI (``--seg-zoom``)."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI, got {text!r}") from None
+    if not 1.0 <= lo <= hi:
+        raise argparse.ArgumentTypeError(f"need 1 <= LO <= HI, got {text!r}")
+    return lo, hi
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m training.train", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,6 +64,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--side-head", action="store_true", help="posenet: add the left/right classifier head")
     ap.add_argument("--side-weight", type=float, default=stages.SIDE_LOSS_WEIGHT,
                     help="posenet: weight of the side head's loss")
+    ap.add_argument("--seg-zoom", type=_zoom_range, default=stages.SEG_ZOOM, metavar="LO,HI",
+                    help="handseg: random zoom range (>= 1) applied before letterboxing (default 1.0,1.6)")
     ap.add_argument("--encoder", choices=("vgg", *sorted(LAYOUTS)), default=None,
                     help="posenet/handseg: the paper's VGG-like encoder or a mobile one (outputs at stride 4); "
                          "lifting: the PoseNet encoder whose map size the lifting nets are trained for")
@@ -226,6 +239,8 @@ def main(argv=None) -> int:
         extra["posenet"] = _frozen(args.posenet, "posenet", device)
     if args.stage == "posenet":
         extra["side_weight"] = args.side_weight
+    if args.stage == "handseg":
+        extra["seg_zoom"] = args.seg_zoom
     if args.stage == "posenet" and args.handseg:
         extra["handsegnet"] = _frozen(args.handseg, "handsegnet", device)
 
