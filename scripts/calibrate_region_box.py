@@ -84,7 +84,8 @@ def main() -> None:
     ap.add_argument("--write", action="store_true", help="store the values over all sources in the model's config.json")
     args = ap.parse_args()
     cv2.setNumThreads(1)
-    est = HandPoseEstimator.from_pretrained(args.model, device="cpu", precision="fp32")  # as training.evaluate: the same numbers every run
+    # fp32 as in training.evaluate: precision="auto" times bf16 at load and could differ between runs
+    est = HandPoseEstimator.from_pretrained(args.model, device="cpu", precision="fp32")
     measured = {}
     reg, kpb, src, n_hands = matched_pairs(est, args.data, args.split, args.min_iou, args.limit)
     print(f"{args.split}: {len(reg)} of {n_hands} labelled hands matched to a region (IoU >= {args.min_iou}),"
