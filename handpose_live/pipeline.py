@@ -300,13 +300,17 @@ class HandPoseEstimator:
         rgb = torch.from_numpy(np.concatenate(crops)).to(self._device)
         x = normalise(rgb.permute(0, 3, 1, 2)).contiguous(memory_format=self._memory_format)
         head = self.config.posenet.side_head
+        reads_image = bool(self.config.poseprior.image_channels or self.config.viewpoint.image_channels)
         n = x.shape[0]
         if self.flip_test:
             x = torch.cat([x, x.flip(-1)])
         with self._amp():
-            out = self.nets["posenet"](x, side=True) if head else self.nets["posenet"](x)
-        maps, logit = out if head else (out, None)
-        maps = maps[-1].float()
+            out = self.nets["posenet"](x, **({"side": True} if head else {}),
+                                       **({"features": True} if reads_image else {}))
+        out = list(out) if isinstance(out, tuple) else [out]
+        maps = out.pop(0)[-1].float()
+        logit = out.pop(0) if head else None
+        image = out.pop(0)[:n].float() if reads_image else None
         if self.flip_test:  # a mirrored hand keeps its keypoints' names and swaps its side
             maps = (maps[:n] + maps[n:].flip(-1)) / 2
             logit = None if logit is None else (logit[:n] - logit[n:]) / 2
@@ -328,8 +332,8 @@ class HandPoseEstimator:
         one_hot = torch.zeros(len(chosen), 2, device=self._device)
         is_right = torch.tensor([s == "right" for s in chosen], device=self._device)
         one_hot[torch.arange(len(chosen)), is_right.long()] = 1.0
-        canonical = self.nets["poseprior"](maps, one_hot)
-        rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](maps, one_hot))
+        canonical = self.nets["poseprior"](maps, one_hot, image)
+        rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](maps, one_hot, image))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
         return list(zip(kp_frame.cpu().numpy(), conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))

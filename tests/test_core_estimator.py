@@ -327,3 +327,22 @@ def test_extra_candidates_let_a_hand_outranked_by_two_faces_through(mode):
     centre = np.add(hand.bbox[:2], hand.bbox[2:]) / 2
     assert centre == pytest.approx([160, 180], abs=8)  # on the red square, not a "face"
     assert hand.score >= 0.3
+
+
+def test_lifting_nets_reading_posenet_features_run_in_both_modes(tmp_path):
+    """A model whose PosePrior and ViewPoint read PoseNet's image features loads from its folder
+    and gives 3D keypoints in image and video mode."""
+    from handpose_live.checkpoint import save_model
+    from handpose_live.models import PoseNet
+
+    torch.manual_seed(0)
+    config = preset("tiny")
+    config.poseprior.image_channels = config.viewpoint.image_channels = PoseNet(config.posenet).feature_channels
+    config.detection.mask_threshold = config.detection.min_score = config.detection.track_min_confidence = 0.0
+    folder = save_model(tmp_path / "feat", config, build_networks(config))
+    frame = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    for mode in ("image", "video"):
+        est = HandPoseEstimator.from_pretrained(folder, device="cpu", mode=mode)
+        assert est.config.viewpoint.image_channels > 0
+        hands = est.process([frame])[0]
+        assert hands and all(np.isfinite(h.keypoints_3d).all() for h in hands)

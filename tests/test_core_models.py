@@ -89,3 +89,31 @@ def test_viewpoint_6d_output_is_a_rotation_and_survives_the_config():
     assert ViewPoint(LiftingConfig()).to_matrix(torch.zeros(1, 3)).allclose(torch.eye(3)[None], atol=1e-4)
     with pytest.raises(ValueError, match="rotation"):
         LiftingConfig(rotation="quaternion")
+
+
+@pytest.mark.parametrize("encoder, size", [("vgg", 64), ("mediapipe", 64)])
+def test_posenet_features_have_the_channels_it_states(encoder, size):
+    net = PoseNet(PoseNetConfig(width=0.125, input_size=size, refine_stages=1, side_head=True,
+                                encoder=encoder)).eval()
+    maps, side, feats = net(torch.zeros(2, 3, size, size), side=True, features=True)
+    assert feats.shape[:2] == (2, net.feature_channels) and side.shape == (2,)
+    maps_only, feats_only = net(torch.zeros(2, 3, size, size), features=True)
+    torch.testing.assert_close(feats_only, feats)
+    torch.testing.assert_close(maps_only[-1], maps[-1])
+
+
+def test_lifting_with_image_features_reads_them_and_survives_the_config():
+    from handpose_live.model_config import ModelConfig
+
+    config = preset("tiny")
+    config.viewpoint.image_channels = config.poseprior.image_channels = 16
+    restored = ModelConfig.from_dict(config.to_dict())
+    assert restored.viewpoint.image_channels == 16 and restored.poseprior.image_channels == 16
+    torch.manual_seed(0)
+    net = PosePrior(restored.poseprior).eval()
+    maps, side = torch.rand(2, 21, 16, 16), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    a = net(maps, side, torch.zeros(2, 16, 4, 4))
+    b = net(maps, side, torch.rand(2, 16, 4, 4) * 5)
+    assert a.shape == (2, 21, 3) and not torch.allclose(a, b)
+    with pytest.raises(ValueError):
+        LiftingConfig(image_channels=-1)

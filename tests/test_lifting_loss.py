@@ -1,3 +1,4 @@
+import pytest
 """The lifting stage's loss and inputs: robust loss for pseudo-3D, noisy ground-truth maps."""
 import torch
 
@@ -73,9 +74,10 @@ class _Recorder(torch.nn.Module):
         super().__init__()
         self.net, self.seen = net, None
 
-    def forward(self, maps, one_hot):
+    def forward(self, maps, one_hot, image=None):
         self.seen = maps.detach().clone()
-        return self.net(maps, one_hot)
+        self.seen_image = None if image is None else image.detach().clone()
+        return self.net(maps, one_hot, image)
 
     def to_matrix(self, x):
         return self.net.to_matrix(x)
@@ -109,3 +111,52 @@ def test_keypoint_only_samples_keep_ground_truth_maps_beside_predicted_ones():
     clean = ground_truth_maps(batch, config, None, None)
     torch.testing.assert_close(seen[[0, 2]], clean[[0, 2]])            # keypoint-only: ground truth
     assert torch.all(seen[[1, 3]] == 0.5)                              # with an image: PoseNet's maps
+
+
+class _FeaturePoseNet(_FlatPoseNet):
+    """Flat maps and, asked for features, all-ones features of ``channels`` channels."""
+
+    feature_channels = 8
+
+    def forward(self, crops, features=False):
+        maps = super().forward(crops)
+        return (maps, torch.ones(crops.shape[0], self.feature_channels, 4, 4)) if features else maps
+
+
+def test_lifting_nets_reading_image_features_get_posenets_features_and_zeros_without_an_image():
+    from training import stages
+
+    config = preset("tiny")
+    config.poseprior.image_channels = config.viewpoint.image_channels = _FeaturePoseNet.feature_channels
+    batch = _batch()
+    batch.update(image_rgb=torch.zeros(4, 128, 128, 3, dtype=torch.uint8), keypoints_3d=torch.randn(4, 21, 3),
+                 side=torch.tensor([0, 1, 0, 1]), has_3d=torch.ones(4, dtype=torch.bool), weight=torch.ones(4),
+                 keypoints_only=torch.tensor([True, False, True, False]))
+    nets = {k: _Recorder(v) for k, v in stages.build("lifting", config).items()}
+    posenet = _FeaturePoseNet(config.posenet.map_size)
+    out = stages.lifting_step(nets, batch, config, None, "cpu", posenet=posenet, noise=None, map_noise=None)
+    assert torch.isfinite(out["loss"])
+    for name in ("poseprior", "viewpoint"):
+        image = nets[name].seen_image
+        assert image.shape == (4, 8, 4, 4)
+        assert torch.all(image[[1, 3]] == 1) and torch.all(image[[0, 2]] == 0)
+    with pytest.raises(ValueError, match="image features"):  # never silently without them
+        nets["viewpoint"].net(torch.zeros(1, 21, 16, 16), torch.tensor([[0.0, 1.0]]))
+
+
+def test_init_widens_the_lifting_nets_for_image_features_without_changing_their_output(capsys):
+    """--init from lifting nets without image features into ones with them: the first fully
+    connected layer keeps its weights and gets zero columns, so the output is the checkpoint's."""
+    from handpose_live.models import PosePrior, ViewPoint
+    from training.train import load_matching
+
+    config = preset("tiny")
+    torch.manual_seed(0)
+    maps, side, image = torch.rand(3, 21, 16, 16), torch.eye(2)[[0, 1, 1]], torch.rand(3, 8, 4, 4) * 3
+    for kind, section in ((PosePrior, config.poseprior), (ViewPoint, config.viewpoint)):
+        old = kind(section).eval()
+        wide_config = type(section)(**{**section.__dict__, "image_channels": 8})
+        wide = kind(wide_config).eval()
+        load_matching(wide, old.state_dict(), kind.__name__)
+        torch.testing.assert_close(wide(maps, side, image), old(maps, side))
+        assert "widened with zero weights ['fc.0']" in capsys.readouterr().out

@@ -77,6 +77,28 @@ def test_init_with_a_side_head_and_fewer_stages(trained, tmp_path, capsys):
     assert 0 <= summary["gt_crop"]["side_head_accuracy"] <= 1
 
 
+def test_lifting_reading_image_features_continues_from_plain_lifting_and_exports(trained, tmp_path, capsys):
+    """--image-features with --init from lifting nets without them: widened, trained on PoseNet's
+    maps and features, exported into a model the estimator and the evaluation run."""
+    common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128",
+              "--out", str(tmp_path), "--iters", "2"]
+    with pytest.raises(SystemExit, match="--posenet"):
+        train.main(["--stage", "lifting", "--image-features", *common])
+    assert train.main(["--stage", "lifting", "--posenet", str(trained / "posenet/last.pt"), "--init",
+                       str(trained / "lifting/last.pt"), "--image-features", *common]) == 0
+    assert "widened with zero weights ['fc.0']" in capsys.readouterr().out
+    state = checkpoints.load(tmp_path / "lifting" / "last.pt")
+    assert state["config"]["viewpoint"]["image_channels"] > 0
+    model = tmp_path / "model"
+    assert export.main(["--handseg", str(trained / "handseg/last.pt"), "--posenet", str(trained / "posenet/last.pt"),
+                        "--lifting", str(tmp_path / "lifting/last.pt"), "--out", str(model), "--name", "feat"]) == 0
+    est = HandPoseEstimator.from_pretrained(model, device="cpu")
+    assert est.config.poseprior.image_channels == est.nets["posenet"].feature_channels
+    assert evaluate.main(["--model", str(model), "--data", "render", "--n", "2", "--image-size", "128",
+                          "--out", str(tmp_path / "eval"), "--device", "cpu"]) == 0
+    assert "auc_3d_20_50mm" in json.loads((tmp_path / "eval" / "metrics.json").read_text())["gt_crop"]
+
+
 def test_handseg_crops_follow_the_regions():
     from fakes import RedIsHandSegNet
     from training.render.dataset import RenderedHands

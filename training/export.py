@@ -50,6 +50,11 @@ def main(argv=None) -> int:
         return 2
     config.name, config.description = args.name, args.description
     nets = build_networks(config)
+    reads = config.viewpoint.image_channels or config.poseprior.image_channels
+    if reads and reads != nets["posenet"].feature_channels:
+        print(f"export: the lifting nets read {reads} image-feature channels, the PoseNet gives "
+              f"{nets['posenet'].feature_channels}", file=sys.stderr)
+        return 2
     for stage, names in NETWORKS.items():
         for name in names:
             nets[name].load_state_dict(states[stage]["networks"][name])

@@ -166,21 +166,32 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
                  generator=None, map_noise: MapNoise | None = MapNoise()) -> dict:
     """Lifting from ground-truth maps (the paper; ``map_noise`` makes them look like PoseNet's) or,
     with ``posenet``, from its predicted maps of every sample with an image (samples of
-    keypoint-only sources, ``keypoints_only``, keep ground-truth maps). Pseudo-labelled 3D
+    keypoint-only sources, ``keypoints_only``, keep ground-truth maps, and read zero image
+    features when the lifting nets read PoseNet's features). Pseudo-labelled 3D
     (``is_pseudo_label``) gets the robust loss."""
     has3d = batch["has_3d"].bool()
     maps = ground_truth_maps(batch, config, noise, map_noise, generator)
+    image = None
     if posenet is not None:
         with_image = ~batch["keypoints_only"].bool() if "keypoints_only" in batch else torch.ones_like(has3d)
+        reads_image = bool(config.poseprior.image_channels or config.viewpoint.image_channels)
         if with_image.any():
             crops = posenet_crops(batch, config, noise, generator)[0][with_image]
             with torch.no_grad():
-                maps[with_image] = posenet(crops.to(device))[-1].float().to(maps.device)
+                out = posenet(crops.to(device), features=True) if reads_image else posenet(crops.to(device))
+            maps[with_image] = (out[0] if reads_image else out)[-1].float().to(maps.device)
+            if reads_image:  # samples without an image (keypoint-only sources) read zero features
+                feats = out[1].float()
+                image = torch.zeros((len(maps), *feats.shape[1:]), device=feats.device)
+                image[with_image.to(feats.device)] = feats
+        elif reads_image:
+            c = posenet.feature_channels
+            image = torch.zeros(len(maps), c, 1, 1, device=device)
     maps = maps.to(device)
     canonical_gt, rotation_gt, one_hot = targets.lifting_targets(batch["keypoints_3d"], batch["side"])
     one_hot = one_hot.to(device)
-    canonical = nets["poseprior"](maps, one_hot)
-    rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot).float())
+    canonical = nets["poseprior"](maps, one_hot, image)
+    rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot, image).float())
     weight = batch["weight"].float() * has3d.float()
     robust = batch["is_pseudo_label"].bool().to(device) if "is_pseudo_label" in batch else None
     loss_c, loss_r = lifting_loss(canonical, rotation, canonical_gt.to(device), rotation_gt.to(device),

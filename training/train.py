@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from handpose_live.model_config import ModelConfig, preset
 from handpose_live.pipeline import native_bf16, resolve_device
+from handpose_live.models import PoseNet
 from handpose_live.models.mobile import LAYOUTS
 
 from . import checkpoints, stages
@@ -71,6 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "lifting: the PoseNet encoder whose map size the lifting nets are trained for")
     ap.add_argument("--rotation", choices=("axis_angle", "6d"), default=None,
                     help="lifting: ViewPoint's rotation output (default: the preset's or --init's; paper: axis_angle)")
+    ap.add_argument("--image-features", action="store_true",
+                    help="lifting: PosePrior and ViewPoint also read PoseNet's deepest image features "
+                         "(ours, not the paper's; needs --posenet)")
     ap.add_argument("--pretrained", action="store_true",
                     help="posenet/handseg: initialise the mobile encoder from its pretrained start (lite0: ImageNet "
                          "EfficientNet-Lite0; mediapipe: MediaPipe Hands' landmark network); needs "
@@ -133,6 +137,9 @@ def apply_overrides(config: ModelConfig, args) -> None:
         config.posenet.side_head = True
     if getattr(args, "rotation", None) is not None:
         config.viewpoint.rotation = args.rotation
+    if getattr(args, "image_features", False):
+        channels = PoseNet(config.posenet).feature_channels
+        config.poseprior.image_channels = config.viewpoint.image_channels = channels
     if args.encoder is not None:
         section = config.handsegnet if args.stage == "handseg" else config.posenet
         section.encoder = args.encoder
@@ -161,14 +168,24 @@ def load_matching(net: torch.nn.Module, state: dict, name: str) -> None:
     keep their fresh init, layers it drops are left out; both are reported."""
     own = net.state_dict()
     layer = lambda key: ".".join(key.split(".")[:2])  # noqa: E731  e.g. "side.0" of "side.0.0.weight"
-    # a layer whose shape the new configuration changes (e.g. ViewPoint's 6D output) starts fresh
+    widened = set()
+    for k, v in list(state.items()):  # a fully connected layer given more inputs (appended last, e.g.
+        # the lifting nets' image features) keeps its weights; the new inputs' start at zero, so the
+        # network first computes what the checkpoint did
+        if k in own and v.dim() == 2 and own[k].dim() == 2 and own[k].shape[0] == v.shape[0] \
+                and own[k].shape[1] > v.shape[1]:
+            grown = torch.zeros_like(own[k], dtype=v.dtype)
+            grown[:, : v.shape[1]] = v
+            state[k] = grown
+            widened.add(layer(k))
+    # a layer whose shape the new configuration changes otherwise (e.g. ViewPoint's 6D output) starts fresh
     state = {k: v for k, v in state.items() if k not in own or own[k].shape == v.shape}
     new = sorted({layer(k) for k in own if k not in state})
     dropped = sorted({layer(k) for k in state if k not in own})
     net.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
-    if new or dropped:
-        print(f"{name}: initialised from the checkpoint except new {new or '-'}; left out {dropped or '-'}",
-              flush=True)
+    if new or dropped or widened:
+        print(f"{name}: initialised from the checkpoint except new {new or '-'}; left out {dropped or '-'}; "
+              f"widened with zero weights {sorted(widened) or '-'}", flush=True)
 
 
 def _frozen(path: Path, name: str, device) -> torch.nn.Module:
@@ -237,6 +254,13 @@ def main(argv=None) -> int:
     extra = {"generator": generator} if args.stage != "handseg" else {}
     if args.stage == "lifting" and args.posenet:
         extra["posenet"] = _frozen(args.posenet, "posenet", device)
+    reads_image = args.stage == "lifting" and (config.poseprior.image_channels or config.viewpoint.image_channels)
+    if reads_image and "posenet" not in extra:
+        raise SystemExit("lifting nets that read image features (--image-features) train on a PoseNet's "
+                         "outputs: give --posenet")
+    if reads_image and extra["posenet"].feature_channels != config.viewpoint.image_channels:
+        raise SystemExit(f"--posenet gives {extra['posenet'].feature_channels} feature channels, the lifting "
+                         f"nets read {config.viewpoint.image_channels}")
     if args.stage == "posenet":
         extra["side_weight"] = args.side_weight
     if args.stage == "handseg":

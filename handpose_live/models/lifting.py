@@ -14,6 +14,7 @@ from .layers import LEAKY_SLOPE, conv, scaled
 
 
 ROTATIONS = ("axis_angle", "6d")
+IMAGE_WIDTH, IMAGE_GRID = 32, 4  # image features: 1x1 conv to 32 channels, pooled to a 4x4 grid
 
 
 @dataclass
@@ -21,11 +22,15 @@ class LiftingConfig:
     """Shared shape of both lifting nets. ``input_size`` = side of the score maps they read
     (32 in the paper; other map sizes are resized to it). ``width`` scales the hidden layers.
     ``rotation`` (ViewPoint only): ``"axis_angle"`` (the paper's 3 numbers) or ``"6d"`` (two
-    rows of the matrix, made orthonormal; continuous, Zhou et al., CVPR 2019)."""
+    rows of the matrix, made orthonormal; continuous, Zhou et al., CVPR 2019).
+    ``image_channels`` (ours, not the paper's; 0 = off): the net also reads PoseNet's deepest
+    image features (``PoseNet.forward(..., features=True)``, this many channels), which see what
+    score maps cannot (palm or back, which fingers lie nearer), squeezed to a coarse grid."""
 
     width: float = 1.0
     input_size: int = 32
     rotation: str = "axis_angle"
+    image_channels: int = 0
 
     def __post_init__(self):
         self.input_size = int(self.input_size)
@@ -33,10 +38,14 @@ class LiftingConfig:
             raise ValueError(f"lifting input_size must be a multiple of 8, got {self.input_size}")
         if self.rotation not in ROTATIONS:
             raise ValueError(f"lifting rotation must be one of {ROTATIONS}, got {self.rotation!r}")
+        self.image_channels = int(self.image_channels)
+        if self.image_channels < 0:
+            raise ValueError(f"lifting image_channels must be >= 0, got {self.image_channels}")
 
 
 class _Lifting(nn.Module):
-    """Conv pairs (3x3 stride 1, 3x3 stride 2) -> flatten -> concat hand side -> FC layers."""
+    """Conv pairs (3x3 stride 1, 3x3 stride 2) -> flatten -> concat hand side (and, with
+    ``image_channels``, the pooled image features) -> FC layers."""
 
     conv_widths: tuple[int, ...] = ()
     fc_widths: tuple[int, ...] = ()
@@ -54,6 +63,10 @@ class _Lifting(nn.Module):
         self.convs = nn.Sequential(*layers)
         side = config.input_size // 2 ** len(self.conv_widths)
         fc, dim = [], ch * side * side + 2
+        if config.image_channels:  # appended last, so a net without them widens by zero columns
+            self.image = nn.Sequential(conv(config.image_channels, IMAGE_WIDTH, 1), nn.AdaptiveAvgPool2d(IMAGE_GRID),
+                                       nn.Flatten())
+            dim += IMAGE_WIDTH * IMAGE_GRID * IMAGE_GRID
         for w in self.fc_widths:
             w = scaled(w, config.width)
             fc += [nn.Linear(dim, w), nn.LeakyReLU(LEAKY_SLOPE, inplace=True), nn.Dropout(self.dropout)]
@@ -61,15 +74,22 @@ class _Lifting(nn.Module):
         self.fc = nn.Sequential(*fc)
         self.out = nn.Linear(dim, self.out_dim)
 
-    def forward(self, score_maps: torch.Tensor, hand_side: torch.Tensor) -> torch.Tensor:
+    def forward(self, score_maps: torch.Tensor, hand_side: torch.Tensor,
+                image: torch.Tensor | None = None) -> torch.Tensor:
         """``score_maps`` ``[B, 21, h, w]`` (RHD order), ``hand_side`` ``[B, 2]`` one-hot
-        (``[1, 0]`` left, ``[0, 1]`` right)."""
+        (``[1, 0]`` left, ``[0, 1]`` right); ``image`` ``[B, image_channels, h', w']``, PoseNet's
+        features of the same crops, required when ``config.image_channels`` (and ignored otherwise)."""
         size = self.config.input_size
         if score_maps.shape[-2:] != (size, size):
             score_maps = F.interpolate(score_maps, size=(size, size), mode="bilinear", align_corners=False)
         x = self.convs(score_maps).flatten(1)
-        x = torch.cat([x, hand_side.to(x.dtype)], dim=1)
-        return self.out(self.fc(x))
+        parts = [x, hand_side.to(x.dtype)]
+        if self.config.image_channels:
+            if image is None:
+                raise ValueError(f"{type(self).__name__} reads image features (image_channels="
+                                 f"{self.config.image_channels}); pass PoseNet's features of the crops")
+            parts.append(self.image(image.to(x.dtype)))
+        return self.out(self.fc(torch.cat(parts, dim=1)))
 
 
 class PosePrior(_Lifting):
@@ -81,8 +101,8 @@ class PosePrior(_Lifting):
     dropout = 0.2
     out_dim = NUM_KEYPOINTS * 3
 
-    def forward(self, score_maps, hand_side):
-        return super().forward(score_maps, hand_side).view(-1, NUM_KEYPOINTS, 3)
+    def forward(self, score_maps, hand_side, image=None):
+        return super().forward(score_maps, hand_side, image).view(-1, NUM_KEYPOINTS, 3)
 
 
 class ViewPoint(_Lifting):

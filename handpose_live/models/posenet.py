@@ -53,7 +53,9 @@ class PoseNet(nn.Module):
     """Input ``[B, 3, S, S]`` normalised RGB crops; output a list of ``1 + refine_stages``
     score-map tensors ``[B, 21, m, m]`` (``m = config.map_size``) in RHD keypoint order.
     Inference uses the last. ``forward(x, side=True)`` also returns a ``[B]`` logit of "right
-    hand" (needs ``side_head``)."""
+    hand" (needs ``side_head``); ``features=True`` also returns the deepest features
+    ``[B, feature_channels, h, w]`` (what the side head reads; the lifting nets may read them too).
+    Output order: maps, then the side logit if asked, then the features if asked."""
 
     def __init__(self, config: PoseNetConfig):
         super().__init__()
@@ -103,13 +105,19 @@ class PoseNet(nn.Module):
         layers, ch = conv_stack(enc + NUM_KEYPOINTS, [hidden] * 5, kernel=7)
         return nn.Sequential(*layers, conv(ch, hidden, 1), conv(hidden, NUM_KEYPOINTS, 1, act=False))
 
-    def forward(self, x: torch.Tensor, side: bool = False):
+    @property
+    def feature_channels(self) -> int:
+        """Channels of the features ``forward(..., features=True)`` returns."""
+        if self.config.encoder == "vgg":
+            return self.stage1[0][0].in_channels
+        return self.encoder.channels[-1]
+
+    def forward(self, x: torch.Tensor, side: bool = False, features: bool = False):
         encoding, deep = self._encode(x)
         maps = [self.stage1(encoding)]
         for stage in self.stages:
             maps.append(stage(torch.cat([maps[-1], encoding], dim=1)))
-        if not side:
-            return maps
-        if not self.config.side_head:
+        if side and not self.config.side_head:
             raise ValueError("this PoseNet has no side head (PoseNetConfig.side_head=False)")
-        return maps, self.side(deep)[:, 0]
+        out = [maps] + ([self.side(deep)[:, 0]] if side else []) + ([deep] if features else [])
+        return out[0] if len(out) == 1 else tuple(out)
