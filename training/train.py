@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from handpose_live.model_config import ModelConfig, preset
 from handpose_live.pipeline import native_bf16, resolve_device
-from handpose_live.models import PoseNet
+from handpose_live.models import PoseNet, PosePrior, ViewPoint
 from handpose_live.models.mobile import LAYOUTS
 
 from . import checkpoints, stages
@@ -165,19 +165,22 @@ def load_pretrained_encoder(net: torch.nn.Module, encoder: str) -> None:
 
 def load_matching(net: torch.nn.Module, state: dict, name: str) -> None:
     """Load ``state`` into ``net`` where they match: layers the new configuration adds or reshapes
-    keep their fresh init, layers it drops are left out; both are reported."""
+    keep their fresh init, layers it drops are left out, and a lifting net's first fully connected
+    layer that gains image-feature inputs is widened with zero weights; all are reported."""
     own = net.state_dict()
     layer = lambda key: ".".join(key.split(".")[:2])  # noqa: E731  e.g. "side.0" of "side.0.0.weight"
-    widened = set()
-    for k, v in list(state.items()):  # a fully connected layer given more inputs (appended last, e.g.
-        # the lifting nets' image features) keeps its weights; the new inputs' start at zero, so the
-        # network first computes what the checkpoint did
-        if k in own and v.dim() == 2 and own[k].dim() == 2 and own[k].shape[0] == v.shape[0] \
-                and own[k].shape[1] > v.shape[1]:
-            grown = torch.zeros_like(own[k], dtype=v.dtype)
+    state, widened = dict(state), set()
+    # the lifting nets' first fully connected layer given image features (appended after its other
+    # inputs) keeps its weights; the new inputs' start at zero, so the net first computes what the
+    # checkpoint did
+    key = "fc.0.weight"
+    if isinstance(net, (PosePrior, ViewPoint)) and key in state and key in own:
+        v = state[key]
+        if own[key].shape[0] == v.shape[0] and own[key].shape[1] > v.shape[1]:
+            grown = torch.zeros_like(own[key], dtype=v.dtype)
             grown[:, : v.shape[1]] = v
-            state[k] = grown
-            widened.add(layer(k))
+            state[key] = grown
+            widened.add(layer(key))
     # a layer whose shape the new configuration changes otherwise (e.g. ViewPoint's 6D output) starts fresh
     state = {k: v for k, v in state.items() if k not in own or own[k].shape == v.shape}
     new = sorted({layer(k) for k in own if k not in state})
