@@ -66,6 +66,11 @@ class ModelConfig:
     name: str = "unnamed"
     description: str = ""
 
+    @property
+    def lifting_image_channels(self) -> int:
+        """PoseNet feature channels the lifting nets read (0: score maps and hand side only)."""
+        return max(self.poseprior.image_channels, self.viewpoint.image_channels)
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["format_version"] = FORMAT_VERSION

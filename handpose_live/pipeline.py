@@ -300,7 +300,7 @@ class HandPoseEstimator:
         rgb = torch.from_numpy(np.concatenate(crops)).to(self._device)
         x = normalise(rgb.permute(0, 3, 1, 2)).contiguous(memory_format=self._memory_format)
         head = self.config.posenet.side_head
-        reads_image = bool(self.config.poseprior.image_channels or self.config.viewpoint.image_channels)
+        reads_image = self.config.lifting_image_channels > 0
         n = x.shape[0]
         if self.flip_test:
             x = torch.cat([x, x.flip(-1)])

@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         return 2
     config.name, config.description = args.name, args.description
     nets = build_networks(config)
-    reads = config.viewpoint.image_channels or config.poseprior.image_channels
+    reads = config.lifting_image_channels
     if reads and reads != nets["posenet"].feature_channels:
         print(f"export: the lifting nets read {reads} image-feature channels, the PoseNet gives "
               f"{nets['posenet'].feature_channels}", file=sys.stderr)

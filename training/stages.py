@@ -174,7 +174,7 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
     image = None
     if posenet is not None:
         with_image = ~batch["keypoints_only"].bool() if "keypoints_only" in batch else torch.ones_like(has3d)
-        reads_image = bool(config.poseprior.image_channels or config.viewpoint.image_channels)
+        reads_image = config.lifting_image_channels > 0
         if with_image.any():
             crops = posenet_crops(batch, config, noise, generator)[0][with_image]
             with torch.no_grad():

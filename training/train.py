@@ -257,13 +257,13 @@ def main(argv=None) -> int:
     extra = {"generator": generator} if args.stage != "handseg" else {}
     if args.stage == "lifting" and args.posenet:
         extra["posenet"] = _frozen(args.posenet, "posenet", device)
-    reads_image = args.stage == "lifting" and (config.poseprior.image_channels or config.viewpoint.image_channels)
+    reads_image = args.stage == "lifting" and config.lifting_image_channels > 0
     if reads_image and "posenet" not in extra:
         raise SystemExit("lifting nets that read image features (--image-features) train on a PoseNet's "
                          "outputs: give --posenet")
-    if reads_image and extra["posenet"].feature_channels != config.viewpoint.image_channels:
+    if reads_image and extra["posenet"].feature_channels != config.lifting_image_channels:
         raise SystemExit(f"--posenet gives {extra['posenet'].feature_channels} feature channels, the lifting "
-                         f"nets read {config.viewpoint.image_channels}")
+                         f"nets read {config.lifting_image_channels}")
     if args.stage == "posenet":
         extra["side_weight"] = args.side_weight
     if args.stage == "handseg":
