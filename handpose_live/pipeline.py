@@ -332,8 +332,9 @@ class HandPoseEstimator:
         one_hot = torch.zeros(len(chosen), 2, device=self._device)
         is_right = torch.tensor([s == "right" for s in chosen], device=self._device)
         one_hot[torch.arange(len(chosen)), is_right.long()] = 1.0
-        canonical = self.nets["poseprior"](maps, one_hot, image)
-        rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](maps, one_hot, image))
+        inputs = (maps, one_hot, image) if reads_image else (maps, one_hot)
+        canonical = self.nets["poseprior"](*inputs)
+        rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](*inputs))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
         return list(zip(kp_frame.cpu().numpy(), conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))
