@@ -47,3 +47,18 @@ def test_letterboxed_samples_collate():
     data = RealHandsDataset(ROOT, "val", size=128)
     batch = default_collate([data[0], data[len(data) - 1]])
     assert tuple(batch["image_rgb"].shape) == (2, 128, 128, 3)
+
+
+def test_real_curled_holds_only_train_hands_with_curled_fingers():
+    from training.data.readers import open_reader
+    from training.data.real_hands import CURLED_BELOW, RealHandsDataset, finger_straightness
+
+    curled = open_reader("real_curled", None, split="train", image_size=128)
+    every = RealHandsDataset(ROOT, "train", every_hand=True)
+    values = [finger_straightness(r["hands"][k]["world_m"]) for r, k in every.items]
+    expected = {(r["file"], k) for (r, k), v in zip(every.items, values) if v < CURLED_BELOW}
+    assert {(r["file"], k) for r, k in curled.items} == expected
+    assert 0.1 < len(expected) / len(every.items) < 0.6  # a minority, but hundreds of hands
+    check_sample(curled[0])
+    with pytest.raises(ValueError, match="train only"):
+        open_reader("real_curled", None, split="val")

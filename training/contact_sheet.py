@@ -4,7 +4,7 @@ that data and labels agree.
     python -m training.contact_sheet --source render --n 16 --out sheet.png
     python -m training.contact_sheet --source rhd --root /path/to/RHD_published_v2 --out rhd.png
 
-Sources: render (on the fly), written (our layout), rhd, freihand (need --root), real_hands,
+Sources: render (on the fly), written (our layout), rhd, freihand (need --root), real_hands, real_curled,
 handfree, real_paste (--root defaults to $HANDPOSE_DATA; real_hands draws the precomputed masks of
 training/data/hand_masks.py when their cache exists). Mask tint: left hand blue, right hand red,
 ignored pixels (255) yellow. Bones in the skeleton's finger colours; hollow circles mark keypoints
@@ -21,7 +21,7 @@ import numpy as np
 from handpose_live.skeleton import BONES, FINGER_OF, FINGER_COLORS_BGR, WRIST_COLOR_BGR, bone_color_bgr, rhd_to_user
 
 RENDERED = ("render", "render_realpose")
-SOURCES = (*RENDERED, "written", "rhd", "freihand", "real_hands", "handfree", "real_paste")
+SOURCES = (*RENDERED, "written", "rhd", "freihand", "real_hands", "real_curled", "handfree", "real_paste")
 _TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np.float32),
              255: np.array([0, 230, 255], np.float32)}  # left, right, ignore
 

@@ -44,7 +44,8 @@ def parse_spec(spec: str) -> list[tuple[str, str | None, float]]:
 def open_dataset(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
     """One map-style dataset (``spec`` without weight): render, render_poses (keypoints only, for
     the lifting stage), render_realpose and render_poses_realpose (the same with real poses; train
-    only), real_hands, handfree (hand-free crops: hard negatives for HandSegNet),
+    only), real_hands, real_curled (its train hands with curled fingers, to oversample them),
+    handfree (hand-free crops: hard negatives for HandSegNet),
     real_paste (real hands pasted onto hand-free photos; needs the hand_masks cache), written=DIR,
     rhd=DIR, freihand=DIR. ``render:1,real_hands:1,handfree:0.3`` mixes them."""
     (kind, root, _), = parse_spec(spec)

@@ -2,7 +2,8 @@
 
 Generic splits ``train``/``val`` map onto each data set's own names (RHD and FreiHAND:
 training/evaluation; real_hands: split.json's train/val, and dev). ``handfree`` (hand-free crops as
-hard negatives) and ``real_paste`` (real hands pasted onto them) read the shared data folder like
+hard negatives), ``real_curled`` (real_hands train's hands with curled fingers, to oversample them)
+and ``real_paste`` (real hands pasted onto them) read the shared data folder like
 real_hands (``$HANDPOSE_DATA`` unless ``=ROOT`` is given). ``image_size`` letterboxes every
 sample to a square so batches of any source collate; None keeps native sizes.
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-READERS = ("real_hands", "handfree", "real_paste", "written", "rhd", "freihand")
+READERS = ("real_hands", "real_curled", "handfree", "real_paste", "written", "rhd", "freihand")
 _NATIVE_SPLIT = {"train": "training", "val": "evaluation", "training": "training", "evaluation": "evaluation"}
 
 
@@ -25,6 +26,12 @@ def open_reader(kind: str, root: str | Path | None, split: str = "train", image_
 
         # training sees every labelled hand of an image; evaluation its own per-image protocol
         return RealHandsDataset(root, split, size=image_size, every_hand=split == "train")
+    if kind == "real_curled":  # the real_hands hands with curled fingers, to oversample them in a mix
+        from training.data.real_hands import RealHandsDataset
+
+        if split != "train":
+            raise ValueError("real_curled oversamples training hands: train only (evaluate on real_hands)")
+        return RealHandsDataset(root, split, size=image_size, every_hand=True, curled_only=True)
     if kind == "handfree":
         from training.data.handfree import HandFreeCrops
 

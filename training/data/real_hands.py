@@ -70,6 +70,22 @@ def kept_hands(rec: dict, min_score: float = MIN_SCORE) -> list[dict]:
     return [h for h in rec["hands"] if h["score"] >= min_score]
 
 
+def finger_straightness(world_m) -> float:
+    """How straight a hand's four fingers are: per finger (index to little) the MCP->tip distance
+    over the length of its MCP-PIP-DIP-tip chain, averaged (1 = all straight, ~0.3 = a tight fist).
+    ``world_m``: the label's 21 3D points in the user order (wrist, then each finger base->tip)."""
+    w = np.asarray(world_m, np.float64)
+    ratios = []
+    for base in (5, 9, 13, 17):
+        chain = w[base:base + 4]
+        length = float(np.linalg.norm(np.diff(chain, axis=0), axis=1).sum())
+        ratios.append(float(np.linalg.norm(chain[3] - chain[0])) / max(length, 1e-9))
+    return float(np.mean(ratios))
+
+
+CURLED_BELOW = 0.8  # finger_straightness under this: curled fingers (fists, pinches, half-closed hands)
+
+
 def label_side(hand: dict) -> str:
     """``"left"`` or ``"right"``: the person's hand, from ``handedness_mirrored`` swapped."""
     return "right" if _SIDE_OF_MIRRORED[hand["handedness_mirrored"]] == RIGHT else "left"
@@ -168,17 +184,25 @@ class RealHandsDataset(Dataset):
 
     ``mask_cache``: folder of precomputed masks (``hand_masks``); None = the default
     (``hand_masks.default_cache()``), False = always the coarse keypoint mask. The precomputed
-    masks are used when that folder holds a finished run (its ``meta.json``)."""
+    masks are used when that folder holds a finished run (its ``meta.json``).
+    ``curled_only`` (with ``every_hand``): only the hands whose ``finger_straightness`` is under
+    ``CURLED_BELOW`` — the ``real_curled`` source, which oversamples curled fingers (a third of
+    train's hands, over half of dev's and val's subhih hands, and most of PoseNet's errors there)."""
 
     def __init__(self, root: str | Path | None = None, split: str = "train", size: int | None = None,
                  min_score: float = MIN_SCORE, every_hand: bool = False,
-                 mask_cache: str | Path | None | bool = None):
+                 mask_cache: str | Path | None | bool = None, curled_only: bool = False):
         self.root = Path(root) if root is not None else data_root()
         self.size = size
         cache = hand_masks.default_cache() if mask_cache is None else mask_cache
         self.mask_cache = Path(cache) if cache is not False and hand_masks.cache_ready(cache, self.root) else None
         self.records = load_records(self.root, split, min_score)
         self.items = [(r, k) for r in self.records for k in (range(len(r["hands"])) if every_hand else [None])]
+        if curled_only:
+            if not every_hand:
+                raise ValueError("curled_only picks hands: use it with every_hand")
+            self.items = [(r, k) for r, k in self.items
+                          if finger_straightness(r["hands"][k]["world_m"]) < CURLED_BELOW]
 
     def __len__(self) -> int:
         return len(self.items)
