@@ -32,6 +32,10 @@ SIDES = ("left", "right")
 # Video mode: weight of a track's running P(right) against the side head's reading of the new
 # frame (an exponential average; a hand does not change side between frames).
 SIDE_MEMORY = 0.8
+# Video mode: a hand found again after its track was lost takes back that track's id when its
+# centre lies within the lost track's crop window scaled by this (a fast hand, or a camera at a
+# low frame rate, moves further than one window between frames; the track was lost for that).
+LOST_TRACK_REACH = 2.0
 
 
 def hand_score(region_confidence: float, keypoint_scores: np.ndarray) -> float:
@@ -417,7 +421,7 @@ class HandPoseEstimator:
                     found.append((score, r, box, out))
             found.sort(key=lambda f: -f[0])
             for _, r, box, (kp, conf, xyz, side, p_right) in found[: det.max_hands - len(kept)]:
-                j = find_track(r.bbox, self._lost)
+                j = find_track(r.bbox, self._lost, reach=LOST_TRACK_REACH)
                 track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz, r.confidence, track_id, box[None])
                 kept.append(Track(track_id, side, self._keypoint_box(kp), np.asarray(hand.bbox, np.float32),

@@ -25,15 +25,16 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def find_track(bbox: np.ndarray, tracks: list[Track]) -> int:
+def find_track(bbox: np.ndarray, tracks: list[Track], reach: float = 1.0) -> int:
     """Index of the track that ``bbox`` (x0, y0, x1, y1) belongs to, else -1: the tracks whose
-    next crop window contains the box centre, best IoU with their last keypoint bbox first."""
+    next crop window, scaled by ``reach`` about its centre, contains the box centre; best IoU with
+    their last keypoint bbox first, then the nearest window centre."""
     cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    best, best_iou = -1, -1.0
+    best, best_key = -1, None
     for i, t in enumerate(tracks):
-        half = t.box[2] / 2
+        half = reach * t.box[2] / 2
         if abs(cx - t.box[0]) <= half and abs(cy - t.box[1]) <= half:
-            overlap = iou(bbox, t.bbox)
-            if overlap > best_iou:
-                best, best_iou = i, overlap
+            key = (iou(bbox, t.bbox), -float(np.hypot(cx - t.box[0], cy - t.box[1])))
+            if best_key is None or key > best_key:
+                best, best_key = i, key
     return best

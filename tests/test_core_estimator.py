@@ -9,7 +9,7 @@ import torch
 from handpose_live import crop
 from handpose_live.checkpoint import build_networks
 from handpose_live.model_config import preset
-from handpose_live.pipeline import HandPoseEstimator
+from handpose_live.pipeline import LOST_TRACK_REACH, HandPoseEstimator
 from handpose_live.skeleton import Keypoint
 
 from fakes import CentrePoseNet, FollowRedPoseNet, RedIsHandSegNet
@@ -346,3 +346,52 @@ def test_lifting_nets_reading_posenet_features_run_in_both_modes(tmp_path):
         assert est.config.viewpoint.image_channels > 0
         hands = est.process([frame])[0]
         assert hands and all(np.isfinite(h.keypoints_3d).all() for h in hands)
+
+
+class CentredRedPoseNet(FollowRedPoseNet):
+    """``FollowRedPoseNet`` that loses red lying off the crop's centre (its bbox centre over a
+    quarter of the crop away): as a real PoseNet loses a hand half out of its crop."""
+
+    def forward(self, x):
+        maps = super().forward(x)[-1].clone()
+        red = (x[:, 0] > 0.3) & (x[:, 1] < -0.3)
+        size = x.shape[-1]
+        for i, m in enumerate(red):
+            ys, xs = torch.nonzero(m, as_tuple=True)
+            if len(xs) and max(abs((xs.min() + xs.max()) / 2 - size / 2), abs((ys.min() + ys.max()) / 2 - size / 2)) > size / 4:
+                maps[i] = 0
+        return [maps, maps, maps]
+
+
+def test_video_mode_gives_a_lost_track_id_back_to_its_hand_found_further_away():
+    est = fake_estimator(mode="video")
+    est.nets["posenet"] = CentredRedPoseNet(est.config.posenet.input_size)
+    w = 60
+    first = est.process([frame_with_squares(240, 480, [((40, 80, 40 + w, 80 + w), RED)])])[0][0]
+    cx, side = (float(v) for v in est._tracks[0].box[[0, 2]])  # the track's next crop window
+    # the square jumps right: its centre beyond that window (where the old rule stopped), within
+    # LOST_TRACK_REACH x it; off the crop's centre, so the track is lost and segmentation finds it
+    shift = int(round(0.75 * side))
+    assert side / 2 < shift < LOST_TRACK_REACH * side / 2
+    x0 = int(round(cx + shift - w / 2))
+    calls = est.nets["handsegnet"].calls
+    far = est.process([frame_with_squares(240, 480, [((x0, 80, x0 + w, 80 + w), RED)])])[0]
+    assert est.nets["handsegnet"].calls == calls + 1  # it was lost (no search is due yet)...
+    assert len(far) == 1 and far[0].track_id == first.track_id  # ...and its id given back
+    assert (far[0].bbox[0] + far[0].bbox[2]) / 2 == pytest.approx(x0 + w / 2, abs=6)  # found where it went
+    # a hand appearing at the other end of the frame is another hand: a new id
+    est.reset()
+    a = est.process([frame_with_squares(240, 480, [((10, 80, 50, 120), RED)])])[0][0]
+    b = est.process([frame_with_squares(240, 480, [((420, 80, 460, 120), RED)])])[0][0]
+    assert b.track_id != a.track_id
+
+
+def test_find_track_reach_and_nearest_first():
+    from handpose_live.tracking import Track, find_track
+
+    track = Track(0, "right", np.array([100.0, 100.0, 60.0]), np.array([70.0, 70.0, 130.0, 130.0]), 0.9)
+    moved = np.array([135.0, 90.0, 175.0, 130.0])  # centre (155, 110): 55 px right of the window centre
+    assert find_track(moved, [track]) == -1  # beyond the window's half side (30 px)
+    assert find_track(moved, [track], reach=2.0) == 0  # within twice that
+    near = Track(1, "left", np.array([150.0, 100.0, 60.0]), np.array([0.0, 0.0, 1.0, 1.0]), 0.9)
+    assert find_track(moved, [track, near], reach=2.0) == 1  # no overlap with either: the nearer
