@@ -46,8 +46,13 @@ class FollowRedPoseNet(nn.Module):
         super().__init__()
         self.crop_size = crop_size
 
+    @staticmethod
+    def red_pixels(x):
+        """``[B, h, w]`` True where a normalised crop ``x`` ``[B, 3, h, w]`` is saturated red."""
+        return (x[:, 0] > 0.3) & (x[:, 1] < -0.3)
+
     def forward(self, x):
-        red = (x[:, 0] > 0.3) & (x[:, 1] < -0.3)
+        red = self.red_pixels(x)
         points = []
         for m in red:
             ys, xs = torch.nonzero(m, as_tuple=True)

@@ -354,11 +354,13 @@ class CentredRedPoseNet(FollowRedPoseNet):
 
     def forward(self, x):
         maps = super().forward(x)[-1].clone()
-        red = (x[:, 0] > 0.3) & (x[:, 1] < -0.3)
         size = x.shape[-1]
-        for i, m in enumerate(red):
+        for i, m in enumerate(self.red_pixels(x)):
             ys, xs = torch.nonzero(m, as_tuple=True)
-            if len(xs) and max(abs((xs.min() + xs.max()) / 2 - size / 2), abs((ys.min() + ys.max()) / 2 - size / 2)) > size / 4:
+            if not len(xs):
+                continue
+            off_x, off_y = abs((xs.min() + xs.max()) / 2 - size / 2), abs((ys.min() + ys.max()) / 2 - size / 2)
+            if max(off_x, off_y) > size / 4:
                 maps[i] = 0
         return [maps, maps, maps]
 
