@@ -6,9 +6,10 @@ that data and labels agree.
 
 Sources: render (on the fly), written (our layout), rhd, freihand (need --root), real_hands, real_curled,
 handfree, real_paste (--root defaults to $HANDPOSE_DATA; real_hands draws the precomputed masks of
-training/data/hand_masks.py when their cache exists). Mask tint: left hand blue, right hand red,
-ignored pixels (255) yellow. Bones in the skeleton's finger colours; hollow circles mark keypoints
-labelled invisible; a sample without a visible keypoint (handfree) draws none.
+training/data/hand_masks.py when their cache exists), negatives (--root: the mined-negatives file).
+Mask tint: left hand blue, right hand red, ignored pixels (255) yellow. Bones in the skeleton's
+finger colours; hollow circles mark keypoints labelled invisible; a sample without a hand
+(handfree, negatives) draws the crop PoseNet is shown there as a magenta square.
 """
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from handpose_live.crop import box_corners, keypoint_box
 from handpose_live.skeleton import BONES, FINGER_OF, FINGER_COLORS_BGR, WRIST_COLOR_BGR, bone_color_bgr, rhd_to_user
 
 RENDERED = ("render", "render_realpose")
-SOURCES = (*RENDERED, "written", "rhd", "freihand", "real_hands", "real_curled", "handfree", "real_paste")
+SOURCES = (*RENDERED, "written", "rhd", "freihand", "real_hands", "real_curled", "handfree", "negatives",
+           "real_paste")
 _TINT_BGR = {1: np.array([255, 80, 0], np.float32), 2: np.array([0, 40, 255], np.float32),
              255: np.array([0, 230, 255], np.float32)}  # left, right, ignore
 
@@ -55,7 +58,10 @@ def draw_sample(sample: dict) -> np.ndarray:
     for kp_key, vis_key in hands:
         kp = rhd_to_user(np.asarray(sample[kp_key], np.float64))
         vis = rhd_to_user(np.asarray(sample[vis_key])[:, None], axis=0)[:, 0]
-        if not vis.any():  # no hand (handfree): nothing to draw
+        if not vis.any():  # no hand (handfree, negatives): the region PoseNet is shown, if any
+            if kp_key == "keypoints_2d" and np.ptp(kp, axis=0).max() > 0:
+                x0, y0, x1, y1 = box_corners(keypoint_box(kp))[0]
+                cv2.rectangle(tile, (int(x0), int(y0)), (int(x1), int(y1)), (255, 0, 255), 2)
             continue
         pts = [tuple(int(round(v * 4)) for v in p) for p in kp]
         for parent, child in BONES:
@@ -92,7 +98,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--source", choices=SOURCES, required=True)
     ap.add_argument("--root", type=Path, default=None,
-                    help="data folder (written, rhd, freihand; real_hands, handfree, real_paste: the shared data)")
+                    help="data folder (written, rhd, freihand; real_hands, handfree, real_paste: the shared data; "
+                         "negatives: the mined file)")
     ap.add_argument("--split", default=None,
                     help="reader split (rhd: training/evaluation; real_hands: train/dev/val; handfree: train/dev)")
     ap.add_argument("--n", type=int, default=16)

@@ -19,6 +19,7 @@ from .data.augment import augment
 CONTRACT_KEYS = ("image_rgb", "mask", "mask_valid", "mask_coarse", "keypoints_2d", "visible",
                  "keypoints_3d", "has_3d", "has_3d_camera", "K", "side", "weight")
 PSEUDO_LABEL_SOURCES = {"real_hands", "real_paste"}  # labels from another model: trained with a robust loss
+NEGATIVE_SOURCES = {"handfree", "negatives"}  # no hand: PoseNet learns empty maps on their regions
 RENDER_VAL_SEED = 1_000_003  # rendered validation samples use seeds training never draws
 RENDER_DEV_SEED = 2_000_003  # rendered dev (choosing thresholds): neither training's nor val's seeds
 RENDER_TRAIN_LENGTH = 1 << 30
@@ -45,7 +46,8 @@ def open_dataset(spec: str, split: str, image_size: int, seed: int = 0) -> Datas
     """One map-style dataset (``spec`` without weight): render, render_poses (keypoints only, for
     the lifting stage), render_realpose and render_poses_realpose (the same with real poses; train
     only), real_hands, real_curled (its train hands with curled fingers, to oversample them),
-    handfree (hand-free crops: hard negatives for HandSegNet),
+    handfree (hand-free crops: hard negatives for HandSegNet and PoseNet), negatives=FILE (mined
+    regions a model took for hands: PoseNet's hard negatives; training.mine_negatives),
     real_paste (real hands pasted onto hand-free photos; needs the hand_masks cache), written=DIR,
     rhd=DIR, freihand=DIR. ``render:1,real_hands:1,handfree:0.3`` mixes them."""
     (kind, root, _), = parse_spec(spec)
@@ -89,6 +91,7 @@ class Mixture(IterableDataset):
             out = {k: sample[k] for k in CONTRACT_KEYS}
             out["is_pseudo_label"] = np.bool_(sample.get("source") in PSEUDO_LABEL_SOURCES)
             out["keypoints_only"] = np.bool_(sample.get("source") in KEYPOINT_ONLY_SOURCES)
+            out["is_negative"] = np.bool_(sample.get("source") in NEGATIVE_SOURCES)
             yield out
 
 

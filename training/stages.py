@@ -116,12 +116,19 @@ def handseg_crop_boxes(handsegnet, batch, config: ModelConfig, device, fallback:
 
 def posenet_step(nets, batch, config: ModelConfig, rng, device, noise=CropNoise(), generator=None,
                  handsegnet=None, side_weight: float = SIDE_LOSS_WEIGHT) -> dict:
+    """PoseNet's loss on a batch: score maps of every stage against maps drawn at the visible
+    keypoints (pseudo-labels robust), plus the side head's. A sample flagged ``is_negative`` (a
+    region without a hand, marked by its invisible keypoints) counts all 21 maps, whose target is
+    empty, so PoseNet learns low confidence off hands; without that flag a hand-free sample adds
+    nothing."""
     boxes = None
     if handsegnet is not None:
         kp, vis = batch["keypoints_2d"].float(), batch["visible"].bool()
         fallback = targets.runtime_crop_boxes(kp, vis, noise.centre, noise.scale, generator)
         boxes = handseg_crop_boxes(handsegnet, batch, config, device, fallback)
     crops, _, vis, maps, _ = posenet_crops(batch, config, noise, generator, boxes)
+    if "is_negative" in batch:  # a region without a hand (data_mix.NEGATIVE_SOURCES): all 21 maps empty
+        vis = vis | batch["is_negative"].bool()[:, None]
     weight = batch["weight"].float().to(device)
     robust = batch["is_pseudo_label"].bool().to(device) if "is_pseudo_label" in batch else None
     if not config.posenet.side_head:

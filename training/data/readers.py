@@ -2,7 +2,8 @@
 
 Generic splits ``train``/``val`` map onto each data set's own names (RHD and FreiHAND:
 training/evaluation; real_hands: split.json's train/val, and dev). ``handfree`` (hand-free crops as
-hard negatives), ``real_curled`` (real_hands train's hands with curled fingers, to oversample them)
+hard negatives), ``negatives=FILE`` (regions a model took for hands, mined from train photos by
+``training.mine_negatives``: PoseNet's hard negatives), ``real_curled`` (real_hands train's hands with curled fingers, to oversample them)
 and ``real_paste`` (real hands pasted onto them) read the shared data folder like
 real_hands (``$HANDPOSE_DATA`` unless ``=ROOT`` is given). ``image_size`` letterboxes every
 sample to a square so batches of any source collate; None keeps native sizes.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-READERS = ("real_hands", "real_curled", "handfree", "real_paste", "written", "rhd", "freihand")
+READERS = ("real_hands", "real_curled", "handfree", "negatives", "real_paste", "written", "rhd", "freihand")
 _NATIVE_SPLIT = {"train": "training", "val": "evaluation", "training": "training", "evaluation": "evaluation"}
 
 
@@ -35,7 +36,15 @@ def open_reader(kind: str, root: str | Path | None, split: str = "train", image_
     if kind == "handfree":
         from training.data.handfree import HandFreeCrops
 
-        return HandFreeCrops(root, split, size=image_size)
+        return HandFreeCrops(root, split, size=image_size, seed=seed)
+    if kind == "negatives":
+        from training.data.negatives import MinedNegatives
+
+        if root is None:
+            raise ValueError("negatives needs its file: write it as negatives=PATH (python -m training.mine_negatives)")
+        if split != "train":
+            raise ValueError("negatives were mined from training photos: train only")
+        return MinedNegatives(root, size=image_size)
     if kind == "real_paste":
         from training.data.real_paste import RealPaste
 
