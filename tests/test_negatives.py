@@ -166,3 +166,12 @@ def test_contact_sheet_draws_a_negative_region():
     assert magenta.any() and abs(xs.min() - 34) <= 2 and abs(xs.max() - 94) <= 2
     plain = draw_sample(empty_sample(np.zeros((128, 128, 3), np.uint8), "handfree"))
     assert not ((plain[..., 0] > 200) & (plain[..., 1] < 50) & (plain[..., 2] > 200)).any()
+
+
+def test_training_with_a_missing_negatives_file_says_so(tmp_path, capsys):
+    from training.train import main
+
+    rc = main(["--stage", "posenet", "--preset", "tiny", "--data", f"negatives={tmp_path / 'none.json'}",
+               "--iters", "1", "--workers", "0", "--out", str(tmp_path / "run")])
+    assert rc == 2
+    assert "none.json not found" in capsys.readouterr().err

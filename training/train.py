@@ -271,8 +271,12 @@ def main(argv=None) -> int:
     if args.stage == "posenet" and args.handseg:
         extra["handsegnet"] = _frozen(args.handseg, "handsegnet", device)
 
-    loader = make_loader(args.data, split="train", image_size=args.image_size, batch_size=args.batch,
-                         workers=args.workers, seed=args.seed + 7919 * rank + start)
+    try:
+        loader = make_loader(args.data, split="train", image_size=args.image_size, batch_size=args.batch,
+                             workers=args.workers, seed=args.seed + 7919 * rank + start)
+    except (ValueError, FileNotFoundError) as e:  # a wrong data path or spec: one line, not a traceback
+        print(f"error: --data {args.data}: {e}", file=sys.stderr)
+        return 2
     amp = contextlib.nullcontext()
     if args.amp == "bf16" or (args.amp == "auto" and (device.type == "cuda" or native_bf16())):
         amp = torch.autocast(device.type, dtype=torch.bfloat16)
