@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from torch.utils.data import Dataset
 
+from handpose_live.crop import CROP_ENLARGE
 from training.data.image_file import read_rgb
 from training.data.paths import data_root
 from training.data.resize import maybe_letterbox
@@ -54,8 +55,6 @@ def region_keypoints(box) -> np.ndarray:
     """21 points whose crop box (``crop.keypoint_box``) is the crop box ``box`` ``(cx, cy, side)``:
     the corners of a square of side ``side / CROP_ENLARGE`` about the centre, the rest at the
     centre. Exact for sides within the crop-box clamp (``crop.MIN_SIDE_PX``-``MAX_SIDE_PX``)."""
-    from handpose_live.crop import CROP_ENLARGE
-
     cx, cy, side = (float(v) for v in box)
     half = side / CROP_ENLARGE / 2
     kp = np.tile(np.float32([cx, cy]), (NUM_KEYPOINTS, 1))

@@ -3,10 +3,10 @@
 Generic splits ``train``/``val`` map onto each data set's own names (RHD and FreiHAND:
 training/evaluation; real_hands: split.json's train/val, and dev). ``handfree`` (hand-free crops as
 hard negatives), ``negatives=FILE`` (regions a model took for hands, mined from train photos by
-``training.mine_negatives``: PoseNet's hard negatives), ``real_curled`` (real_hands train's hands with curled fingers, to oversample them)
-and ``real_paste`` (real hands pasted onto them) read the shared data folder like
-real_hands (``$HANDPOSE_DATA`` unless ``=ROOT`` is given). ``image_size`` letterboxes every
-sample to a square so batches of any source collate; None keeps native sizes.
+``training.mine_negatives``: PoseNet's hard negatives), ``real_curled`` (real_hands train's hands
+with curled fingers, to oversample them) and ``real_paste`` (real hands pasted onto them) read the
+shared data folder like real_hands (``$HANDPOSE_DATA`` unless ``=ROOT`` is given). ``image_size``
+letterboxes every sample to a square so batches of any source collate; None keeps native sizes.
 """
 from __future__ import annotations
 
