@@ -25,11 +25,15 @@ class Region:
 
 
 def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
-                 min_area: int = 40, max_hands: int = 2) -> tuple[list[Region], np.ndarray]:
+                 min_area: int = 40, max_hands: int = 2,
+                 exclude: np.ndarray | None = None) -> tuple[list[Region], np.ndarray]:
     """``probs`` ``[C, h, w]`` softmax output (C = 2: bg, hand; C = 3: bg, left, right).
 
     Returns up to ``max_hands`` regions ordered by their most confident pixel, and the label mask
     ``[h, w]`` uint8 (0 background, 1 left, 2 right; 2-class hands are labelled 1).
+    ``exclude`` ``[K, 4]`` (x0, y0, x1, y1, canvas pixels): boxes whose pixels no region takes —
+    hands already tracked there — so a new hand touching a tracked one is not merged into it. The
+    label mask still shows them.
     """
     hand_prob = 1.0 - probs[0]
     fg = (hand_prob > threshold).astype(np.uint8)
@@ -37,6 +41,9 @@ def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
         labels_mask = np.where(probs[RIGHT] > probs[LEFT], RIGHT, LEFT).astype(np.uint8) * fg
     else:
         labels_mask = fg.copy()
+    h, w = fg.shape
+    for x0, y0, x1, y1 in np.asarray([] if exclude is None else exclude, np.float32).reshape(-1, 4):
+        fg[max(0, int(np.floor(y0))):min(h, int(np.ceil(y1))), max(0, int(np.floor(x0))):min(w, int(np.ceil(x1)))] = 0
     if not fg.any():
         return [], labels_mask
     if bridge_px > 0:

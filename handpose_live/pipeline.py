@@ -26,7 +26,7 @@ from .frame_check import WORK_MAX_SIDE
 from .preprocess import normalise, validate_frames
 from .segmentation import segment_frames
 from .skeleton import rhd_to_user
-from .tracking import Track, find_track
+from .tracking import Track, find_track, tracked_hand_box
 
 SIDES = ("left", "right")
 # Video mode: weight of a track's running P(right) against the side head's reading of the new
@@ -281,11 +281,12 @@ class HandPoseEstimator:
             return contextlib.nullcontext()
         return torch.autocast(self._device.type, dtype=self._amp_dtype)
 
-    def _segment(self, frames: list[np.ndarray]):
-        """Regions (bbox in frame px) and frame-sized label masks for each BGR frame."""
+    def _segment(self, frames: list[np.ndarray], exclude: list[np.ndarray | None] | None = None):
+        """Regions (bbox in frame px) and frame-sized label masks for each BGR frame; no region takes
+        pixels inside ``exclude[i]`` (boxes ``[K, 4]`` in frame px)."""
         return segment_frames(self.nets["handsegnet"], [f[:, :, ::-1] for f in frames],
                               self.config.handsegnet.input_size, self.config.detection, self._device,
-                              self._amp, self._memory_format)
+                              self._amp, self._memory_format, exclude=exclude)
 
     def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str | None],
               fallback: list[str], priors: list[float | None] | None = None):
@@ -409,7 +410,10 @@ class HandPoseEstimator:
         mask = None
         if not kept or lost_one or searching:
             self._since_detect = 0
-            (regions, mask), = self._segment([frame])
+            # tracked hands' pixels are left out of the search, so a new hand touching one of them
+            # is found on its own instead of merged with it into one region
+            held = [tracked_hand_box(t.bbox) for t in kept]
+            (regions, mask), = self._segment([frame], exclude=[np.stack(held) if held else None])
             fresh = [r for r in regions if find_track(r.bbox, kept) < 0]
             fresh = fresh[: det.candidates - len(kept)]
             boxes = self.config.detection.region_box(np.array([r.bbox for r in fresh]).reshape(-1, 4))

@@ -17,10 +17,12 @@ from .preprocess import letterbox, normalise, unletterbox_mask
 
 def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tuple[int, int],
                    detection: DetectionConfig, device: torch.device, amp=contextlib.nullcontext,
-                   memory_format=torch.contiguous_format) -> list[tuple[list[Region], np.ndarray]]:
+                   memory_format=torch.contiguous_format,
+                   exclude: list[np.ndarray | None] | None = None) -> list[tuple[list[Region], np.ndarray]]:
     """For each ``HxWx3`` uint8 **RGB** frame: up to ``detection.candidates`` regions (``bbox`` in frame
     pixels) and the frame-sized label mask (0 background, 1 left, 2 right). ``input_size`` =
-    (height, width) of the network's letterboxed input."""
+    (height, width) of the network's letterboxed input. ``exclude[i]`` ``[K, 4]``: boxes (frame
+    pixels) of frame i that no region may take (``find_regions``)."""
     h, w = input_size
     canvases, boxes = zip(*(letterbox(f, (h, w)) for f in frames_rgb))
     batch = torch.from_numpy(np.stack(canvases)).to(device).permute(0, 3, 1, 2)
@@ -31,8 +33,11 @@ def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tu
     bridge = int(round(detection.bridge_px_at_240 * h / 240))
     min_area = max(1, int(detection.min_area_frac * h * w))
     out = []
-    for p, box, frame in zip(probs, boxes, frames_rgb):
-        regions, canvas_mask = find_regions(p, detection.mask_threshold, bridge, min_area, detection.candidates)
+    for i, (p, box, frame) in enumerate(zip(probs, boxes, frames_rgb)):
+        skip = None if exclude is None or exclude[i] is None else \
+            np.asarray(exclude[i], np.float32).reshape(-1, 4) * box.scale + np.array([box.pad_x, box.pad_y] * 2, np.float32)
+        regions, canvas_mask = find_regions(p, detection.mask_threshold, bridge, min_area, detection.candidates,
+                                            exclude=skip)
         for r in regions:
             r.bbox = box.to_frame(r.bbox.reshape(2, 2)).reshape(4)
         out.append((regions, unletterbox_mask(canvas_mask, box, frame.shape[:2])))

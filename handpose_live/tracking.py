@@ -16,6 +16,19 @@ class Track:
     p_right: float | None = None  # running P(right hand) from PoseNet's side head, if it has one
 
 
+# the pixels a tracked hand covers, for the search for new hands: its keypoints' bbox grown on
+# every side by this fraction of its longer side (a hand's outline reaches past its keypoints)
+TRACKED_HAND_MARGIN = 0.1
+
+
+def tracked_hand_box(bbox: np.ndarray, margin: float | None = None) -> np.ndarray:
+    """The box ``[4]`` (x0, y0, x1, y1) a tracked hand with keypoint bbox ``bbox`` is taken to cover."""
+    margin = TRACKED_HAND_MARGIN if margin is None else margin
+    x0, y0, x1, y1 = (float(v) for v in bbox)
+    pad = margin * max(x1 - x0, y1 - y0)
+    return np.array([x0 - pad, y0 - pad, x1 + pad, y1 + pad], np.float32)
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two (x0, y0, x1, y1) boxes."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

@@ -94,3 +94,30 @@ class YellowOutshinesRedSegNet(RedIsHandSegNet):
         right = torch.where(red_hand, torch.full_like(right, 1.0), right)  # red: hand prob ~0.98
         bg = torch.where(red_hand, torch.full_like(bg, -3.0), bg)
         return torch.stack([bg, logits[:, 1], right], 1)
+
+
+class CentreColourPoseNet(nn.Module):
+    """Keypoints spread over the bbox of the saturated colour (red or blue) at the crop's centre,
+    else of the colour with more pixels in the crop: a PoseNet that follows the hand it is centred on."""
+
+    def __init__(self, crop_size: int):
+        super().__init__()
+        self.crop_size = crop_size
+
+    def forward(self, x):
+        red = (x[:, 0] > 0.3) & (x[:, 1] < -0.3) & (x[:, 2] < -0.3)
+        blue = (x[:, 2] > 0.3) & (x[:, 1] < -0.3) & (x[:, 0] < -0.3)
+        c = x.shape[-1] // 2
+        points = []
+        for r, b in zip(red, blue):
+            m = r if r[c, c] or (not b[c, c] and r.sum() >= b.sum()) else b
+            ys, xs = torch.nonzero(m, as_tuple=True)
+            if not len(xs):
+                points.append(torch.full((21, 2), -1000.0))
+                continue
+            lo, hi = torch.stack([xs.min(), ys.min()]).float(), torch.stack([xs.max(), ys.max()]).float()
+            points.append(lo + (hi - lo) * torch.linspace(0, 1, 21)[:, None])
+        maps = encode(torch.stack(points), torch.ones(x.shape[0], 21, dtype=torch.bool), self.crop_size,
+                      self.crop_size // 8)
+        return [maps, maps, maps]
+

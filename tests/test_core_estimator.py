@@ -12,7 +12,7 @@ from handpose_live.model_config import preset
 from handpose_live.pipeline import LOST_TRACK_REACH, HandPoseEstimator
 from handpose_live.skeleton import Keypoint
 
-from fakes import CentrePoseNet, FollowRedPoseNet, RedIsHandSegNet
+from fakes import CentreColourPoseNet, CentrePoseNet, FollowRedPoseNet, RedIsHandSegNet
 
 
 def fake_estimator(mode="image", points=None, precision="fp32"):
@@ -397,3 +397,31 @@ def test_find_track_reach_and_nearest_first():
     assert find_track(moved, [track], reach=2.0) == 0  # within twice that
     near = Track(1, "left", np.array([150.0, 100.0, 60.0]), np.array([0.0, 0.0, 1.0, 1.0]), 0.9)
     assert find_track(moved, [track, near], reach=2.0) == 1  # no overlap with either: the nearer
+
+
+@pytest.mark.parametrize("exclude", [True, False])
+def test_video_mode_finds_a_new_hand_touching_a_tracked_one(monkeypatch, exclude):
+    """Segmentation merges two touching hands into one region; the search for new hands leaves the
+    tracked hand's pixels out, so the new one is found on its own (without that, never)."""
+    import handpose_live.pipeline as pipeline
+
+    if not exclude:
+        monkeypatch.setattr(pipeline, "tracked_hand_box", lambda bbox: np.zeros(4, np.float32))
+    est = fake_estimator(mode="video")
+    est.nets["posenet"] = CentreColourPoseNet(est.config.posenet.input_size)
+    est.config.detection.redetect_interval = 1  # search for a second hand on every frame
+    # touching: one segmentation region, whose centre lies in the red track's crop window (so the
+    # search took it for the tracked hand)
+    red, blue = (100, 80, 180, 160), (180, 90, 230, 150)
+    assert len(est.process([frame_with_squares(240, 480, [(red, RED)])])[0]) == 1
+    both = frame_with_squares(240, 480, [(red, RED), (blue, BLUE)])
+    regions = est._segment([both])[0][0]
+    assert len(regions) == 1  # merged
+    hands = est.process([both])[0]
+    if not exclude:
+        assert len(hands) == 1
+        return
+    assert sorted(h.side for h in hands) == ["left", "right"]
+    left = next(h for h in hands if h.side == "left")
+    assert (left.bbox[0] + left.bbox[2]) / 2 == pytest.approx((blue[0] + blue[2]) / 2, abs=8)  # on the blue hand
+    assert est.last_masks[0] is None or (est.last_masks[0] == 2).any()  # the mask still shows the red hand

@@ -158,6 +158,19 @@ def test_regions_bridge_small_gaps_and_vote_on_side():
     assert set(np.unique(mask)) == {0, 1, 2}
 
 
+def test_regions_leave_excluded_boxes_out_but_the_mask_keeps_them():
+    probs = np.zeros((3, 60, 80), np.float32)
+    probs[0] = 1
+    probs[0, 10:30, 10:30], probs[2, 10:30, 10:30] = 0.05, 0.95  # a right hand...
+    probs[0, 12:28, 30:45], probs[1, 12:28, 30:45] = 0.05, 0.95  # ...touching a left one
+    merged, _ = find_regions(probs, bridge_px=3, min_area=5)
+    assert len(merged) == 1 and merged[0].bbox.tolist() == [10, 10, 45, 30]
+    regions, mask = find_regions(probs, bridge_px=3, min_area=5, exclude=np.array([[8.5, 8.5, 31.2, 31.0]]))
+    assert len(regions) == 1 and regions[0].bbox.tolist() == [32, 12, 45, 28] and regions[0].side == "left"
+    assert (mask[10:30, 10:30] == 2).all()  # the mask still shows the excluded hand
+    assert find_regions(probs, bridge_px=3, min_area=5, exclude=np.array([[0, 0, 80, 60]]))[0] == []
+
+
 def test_regions_ordered_by_peak_and_filtered_by_area():
     probs = np.zeros((2, 50, 50), np.float32)
     probs[0] = 1
