@@ -2,6 +2,10 @@
 mode (frames in name order), scored against the labels.
 
     python scripts/track_real_sequence.py --group 35_ --group 46_ [--model M]
+    python scripts/track_real_sequence.py --clip assets/demo/demo.mp4 [--model M]
+
+``--clip``: a video with no labels (the demo clip holds two hands throughout) played in video
+mode; prints the frames with 0, 1, 2 hands and the stretches with fewer than two.
 
 Per sequence: hands found (the evaluation's matching rule), false hands per frame, PCK@0.1 of the
 diagonal, and track-id switches: a labelled hand (told apart by its side: one left and one right
@@ -55,15 +59,49 @@ def track(est: HandPoseEstimator, root: Path, records: list[dict]) -> dict:
             "pck@0.1diag": scores["pck@0.1diag"], "track_id_switches": switches}
 
 
+def count_hands(est: HandPoseEstimator, path: str) -> dict:
+    """Frames of the video ``path`` by the number of hands reported, and the stretches of frames
+    (first, last) with fewer than two."""
+    est.reset()
+    cap = cv2.VideoCapture(path)
+    counts, short, frame = {}, [], 0
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        n = len(est.process([image])[0])
+        counts[n] = counts.get(n, 0) + 1
+        if n < 2:
+            if short and short[-1][1] == frame - 1:
+                short[-1][1] = frame
+            else:
+                short.append([frame, frame])
+        frame += 1
+    cap.release()
+    if not frame:
+        raise ValueError(f"{path}: no frames could be read")
+    return {"frames": frame, "frames_by_hands": dict(sorted(counts.items())), "fewer_than_two": short}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
     ap.add_argument("--split", default="val")
-    ap.add_argument("--group", action="append", required=True, help="subhih sequence prefix, e.g. 35_")
+    ap.add_argument("--group", action="append", default=[], help="subhih sequence prefix, e.g. 35_")
+    ap.add_argument("--clip", action="append", default=[], help="an unlabelled video: hands per frame")
     args = ap.parse_args()
+    if not args.group and not args.clip:
+        ap.error("give --group or --clip")
     cv2.setNumThreads(1)
-    root = data_root()
     est = HandPoseEstimator.from_pretrained(args.model, device="cpu", precision="fp32", mode="video")
+    for clip in args.clip:
+        try:
+            r = count_hands(est, clip)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"model {est.model_name}, {clip}: " + json.dumps(r))
+    root = data_root() if args.group else None
     for group in args.group:
         records = sequence_records(root, args.split, group)
         if not records:
