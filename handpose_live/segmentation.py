@@ -34,8 +34,10 @@ def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tu
     min_area = max(1, int(detection.min_area_frac * h * w))
     out = []
     for i, (p, box, frame) in enumerate(zip(probs, boxes, frames_rgb)):
-        skip = None if exclude is None or exclude[i] is None else \
-            np.asarray(exclude[i], np.float32).reshape(-1, 4) * box.scale + np.array([box.pad_x, box.pad_y] * 2, np.float32)
+        skip = None
+        if exclude is not None and exclude[i] is not None:  # frame -> canvas pixels
+            pad = np.array([box.pad_x, box.pad_y, box.pad_x, box.pad_y], np.float32)
+            skip = np.asarray(exclude[i], np.float32).reshape(-1, 4) * box.scale + pad
         regions, canvas_mask = find_regions(p, detection.mask_threshold, bridge, min_area, detection.candidates,
                                             exclude=skip)
         for r in regions:
