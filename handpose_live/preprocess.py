@@ -47,6 +47,10 @@ class Letterbox:
         """Canvas pixel coordinates ``[..., 2]`` -> frame pixel coordinates."""
         return (np.asarray(xy, np.float32) - (self.pad_x, self.pad_y)) / self.scale
 
+    def to_canvas(self, xy: np.ndarray) -> np.ndarray:
+        """Frame pixel coordinates ``[..., 2]`` -> canvas pixel coordinates (``to_frame``'s inverse)."""
+        return np.asarray(xy, np.float32) * self.scale + np.float32([self.pad_x, self.pad_y])
+
 
 def letterbox(image: np.ndarray, size_hw: tuple[int, int], fill: int = GREY,
               interpolation: int | None = None) -> tuple[np.ndarray, Letterbox]:

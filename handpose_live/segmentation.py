@@ -35,9 +35,8 @@ def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tu
     out = []
     for i, (p, box, frame) in enumerate(zip(probs, boxes, frames_rgb)):
         skip = None
-        if exclude is not None and exclude[i] is not None:  # frame -> canvas pixels
-            pad = np.array([box.pad_x, box.pad_y, box.pad_x, box.pad_y], np.float32)
-            skip = np.asarray(exclude[i], np.float32).reshape(-1, 4) * box.scale + pad
+        if exclude is not None and exclude[i] is not None:
+            skip = box.to_canvas(np.asarray(exclude[i]).reshape(-1, 2, 2)).reshape(-1, 4)
         regions, canvas_mask = find_regions(p, detection.mask_threshold, bridge, min_area, detection.candidates,
                                             exclude=skip)
         for r in regions:

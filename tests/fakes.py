@@ -51,10 +51,13 @@ class FollowRedPoseNet(nn.Module):
         """``[B, h, w]`` True where a normalised crop ``x`` ``[B, 3, h, w]`` is saturated red."""
         return (x[:, 0] > 0.3) & (x[:, 1] < -0.3)
 
+    def hand_pixels(self, x):
+        """``[B, h, w]`` the pixels of the hand each crop's keypoints spread over: red ones."""
+        return self.red_pixels(x)
+
     def forward(self, x):
-        red = self.red_pixels(x)
         points = []
-        for m in red:
+        for m in self.hand_pixels(x):
             ys, xs = torch.nonzero(m, as_tuple=True)
             if len(xs) == 0:
                 points.append(torch.full((21, 2), -1000.0))
@@ -96,28 +99,13 @@ class YellowOutshinesRedSegNet(RedIsHandSegNet):
         return torch.stack([bg, logits[:, 1], right], 1)
 
 
-class CentreColourPoseNet(nn.Module):
-    """Keypoints spread over the bbox of the saturated colour (red or blue) at the crop's centre,
-    else of the colour with more pixels in the crop: a PoseNet that follows the hand it is centred on."""
+class CentreColourPoseNet(FollowRedPoseNet):
+    """``FollowRedPoseNet`` over the saturated colour (red or blue) at the crop's centre, else the
+    colour with more pixels in the crop: a PoseNet that follows the hand it is centred on."""
 
-    def __init__(self, crop_size: int):
-        super().__init__()
-        self.crop_size = crop_size
-
-    def forward(self, x):
-        red = (x[:, 0] > 0.3) & (x[:, 1] < -0.3) & (x[:, 2] < -0.3)
+    def hand_pixels(self, x):
+        red = self.red_pixels(x) & (x[:, 2] < -0.3)
         blue = (x[:, 2] > 0.3) & (x[:, 1] < -0.3) & (x[:, 0] < -0.3)
         c = x.shape[-1] // 2
-        points = []
-        for r, b in zip(red, blue):
-            m = r if r[c, c] or (not b[c, c] and r.sum() >= b.sum()) else b
-            ys, xs = torch.nonzero(m, as_tuple=True)
-            if not len(xs):
-                points.append(torch.full((21, 2), -1000.0))
-                continue
-            lo, hi = torch.stack([xs.min(), ys.min()]).float(), torch.stack([xs.max(), ys.max()]).float()
-            points.append(lo + (hi - lo) * torch.linspace(0, 1, 21)[:, None])
-        maps = encode(torch.stack(points), torch.ones(x.shape[0], 21, dtype=torch.bool), self.crop_size,
-                      self.crop_size // 8)
-        return [maps, maps, maps]
-
+        return torch.stack([r if r[c, c] or (not b[c, c] and r.sum() >= b.sum()) else b
+                            for r, b in zip(red, blue)])

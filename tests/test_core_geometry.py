@@ -189,6 +189,8 @@ def test_letterbox_maps_back_to_the_frame():
     assert canvas.shape == (64, 80, 3)
     assert box.to_frame(np.array([box.pad_x, box.pad_y])) == pytest.approx([0, 0])
     assert box.to_frame(np.array([box.pad_x + 80, box.pad_y + 40])) == pytest.approx([200, 100], abs=1.5)
+    xy = np.array([[12.5, 7.0], [199.0, 99.0]])
+    assert box.to_frame(box.to_canvas(xy)) == pytest.approx(xy, abs=1e-4)  # inverses
     mask = np.zeros((64, 80), np.uint8)
     mask[int(box.pad_y):, :40] = 2
     full = unletterbox_mask(mask, box, (100, 200))
