@@ -73,3 +73,42 @@ def test_pretrained_start_reaches_handsegnet(monkeypatch):
     net = HandSegNet(HandSegNetConfig(width=0.25, input_size=(64, 80), encoder="lite0"))
     train.load_pretrained_encoder(net, "lite0")
     assert all(torch.equal(net.encoder.state_dict()[k], v) for k, v in source.items())
+
+
+def test_deeper_encoder_starts_as_the_checkpoint_it_extends(monkeypatch):
+    """``mediapipe32`` adds MediaPipe's stride-32 blocks to a ``mediapipe`` PoseNet: with ``--init``
+    the checkpoint's layers load, the added blocks come from the start, and the decoder's stride-32
+    lateral starts at zero, so the extended PoseNet computes what the checkpoint did; training then
+    moves the new lateral."""
+    from handpose_live.models.mobile import LAYOUTS, MobileEncoder
+    from training import train
+
+    small = PoseNet(PoseNetConfig(width=0.25, input_size=64, refine_stages=1, side_head=True,
+                                  encoder="mediapipe")).eval()
+    deep = PoseNet(PoseNetConfig(width=0.25, input_size=64, refine_stages=1, side_head=True,
+                                 encoder="mediapipe32")).eval()
+    assert deep.encoder.channels == [24, 40, 112, 192] and deep.feature_channels == small.feature_channels == 112
+    train.load_matching(deep, small.state_dict(), "posenet")
+    start = MobileEncoder(LAYOUTS["mediapipe32"]).state_dict()
+    start = {k: torch.randn_like(v) for k, v in start.items()}  # unlike anything the checkpoint holds
+    fake = type("M", (), {"encoder_state_dict": staticmethod(lambda *a: start),
+                          "fetch_tflite": staticmethod(lambda: None)})
+    monkeypatch.setitem(__import__("sys").modules, "training.pretrained.mediapipe_landmark", fake)
+    train.load_pretrained_encoder(deep, "mediapipe32", small.state_dict())
+    enc = deep.encoder.state_dict()
+    assert torch.equal(enc["blocks.14.expand.weight"], start["blocks.14.expand.weight"])  # added: the start's
+    assert torch.equal(enc["blocks.3.expand.weight"], small.encoder.state_dict()["blocks.3.expand.weight"])
+
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        (m_small, s_small), (m_deep, s_deep) = small(x, side=True), deep(x, side=True)
+    assert torch.equal(m_small[-1], m_deep[-1]) and torch.equal(s_small, s_deep)
+    deep.train()
+    sum(m.square().mean() for m in deep(x)).backward()
+    assert deep.decoder.deep.weight.grad.abs().sum() > 0
+
+
+def test_deeper_encoder_input_size_must_divide_by_32():
+    with pytest.raises(ValueError, match="multiple of 32"):
+        PoseNetConfig(input_size=144, encoder="mediapipe32")
+    assert PoseNetConfig(input_size=128, encoder="mediapipe32").map_size == 32

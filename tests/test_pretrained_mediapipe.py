@@ -154,3 +154,26 @@ def _make_fixture(seed: int = 7, index: int = 10) -> None:
 if __name__ == "__main__" and "--make-fixture" in sys.argv:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     _make_fixture()
+
+
+def test_deeper_encoder_matches_the_network_to_stride_32(tflite_path, net):
+    """``mediapipe32``: the graph's blocks read on to stride 32 are that layout, and the converted
+    encoder's last features equal the network's own activation there (TFLite runtime)."""
+    from handpose_live.models.mobile import LAYOUTS, MobileEncoder
+    from training.pretrained.mediapipe_landmark import encoder_ops, encoder_state_dict
+
+    layout, where = encoder_ops(net.graph, max_stride=32)
+    assert layout == LAYOUTS["mediapipe32"] and where.stride16 == net.encoder_ops.stride16
+    enc = MobileEncoder(layout).eval()
+    enc.load_state_dict(encoder_state_dict(tflite_path, "mediapipe32"), strict=True)
+    last = where.blocks[-1]["project"]
+    out_t = net.graph.ops[last].outputs[0]
+    adds = [op for op in net.graph.ops if op.kind == "ADD" and out_t in op.inputs]
+    block_out = adds[0].outputs[0] if adds else out_t
+    z = _crop_z()
+    _, kept = _litert(tflite_path, z, keep=(block_out,))
+    with torch.no_grad():
+        ours = enc(torch.from_numpy(z).permute(0, 3, 1, 2) - 0.5)[-1]
+    assert ours.shape == (1, 192, 7, 7)
+    err = np.abs(ours.permute(0, 2, 3, 1).numpy() - kept[block_out]).max()
+    assert err < 1e-3, f"stride-32 features differ by {err}"

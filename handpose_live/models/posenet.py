@@ -11,7 +11,7 @@ from torch import nn
 
 from ..skeleton import NUM_KEYPOINTS
 from .layers import conv, conv_stack, scaled
-from .mobile import LAYOUTS, MobileEncoder, StrideFourDecoder, refine_stage
+from .mobile import LAYOUTS, MobileEncoder, StrideFourDecoder, layout_stride, refine_stage
 
 
 
@@ -19,7 +19,8 @@ from .mobile import LAYOUTS, MobileEncoder, StrideFourDecoder, refine_stage
 class PoseNetConfig:
     """``width`` scales every hidden layer (1.0 = paper); ``input_size`` = side of the square crop
     (256 in the paper). ``encoder``: ``vgg`` (the paper's; maps at ``input_size / 8``) or a
-    mobile layout of ``mobile.LAYOUTS`` (``lite0``, ``mediapipe``; maps at ``input_size / 4``).
+    mobile layout of ``mobile.LAYOUTS`` (``lite0``, ``mediapipe``, ``mediapipe32``; maps at
+    ``input_size / 4``).
     ``refine_stages``: refinement stages after the first (2 in the paper). ``side_head``: also
     classify the crop as a left or right hand (ours, not the paper's)."""
 
@@ -33,7 +34,7 @@ class PoseNetConfig:
         self.input_size = int(self.input_size)
         if self.encoder != "vgg" and self.encoder not in LAYOUTS:
             raise ValueError(f"PoseNet encoder must be vgg or one of {sorted(LAYOUTS)}, got {self.encoder!r}")
-        multiple = 8 if self.encoder == "vgg" else 16
+        multiple = 8 if self.encoder == "vgg" else layout_stride(LAYOUTS[self.encoder])
         if self.input_size % multiple:
             raise ValueError(f"PoseNet input_size must be a multiple of {multiple} for the {self.encoder} "
                              f"encoder, got {self.input_size}")
@@ -53,7 +54,7 @@ class PoseNet(nn.Module):
     """Input ``[B, 3, S, S]`` normalised RGB crops; output a list of ``1 + refine_stages``
     score-map tensors ``[B, 21, m, m]`` (``m = config.map_size``) in RHD keypoint order.
     Inference uses the last. ``forward(x, side=True)`` also returns a ``[B]`` logit of "right
-    hand" (needs ``side_head``); ``features=True`` also returns the deepest features
+    hand" (needs ``side_head``); ``features=True`` also returns the encoder's stride-16 features
     ``[B, feature_channels, h, w]`` (what the side head reads; the lifting nets may read them too).
     Output order: maps, then the side logit if asked, then the features if asked."""
 
@@ -88,7 +89,7 @@ class PoseNet(nn.Module):
                                     nn.Conv2d(width, NUM_KEYPOINTS, 1))
         self.stages = nn.ModuleList([refine_stage(width, NUM_KEYPOINTS) for _ in range(config.refine_stages)])
         if config.side_head:  # on the stride-16 features: a 4x4 grid from a 128 px crop
-            grid, deep = 4, self.encoder.channels[-1]
+            grid, deep = 4, self.encoder.channels[2]
             self.side = nn.Sequential(conv(deep, width, 3, stride=2), nn.AdaptiveAvgPool2d(grid), nn.Flatten(),
                                       nn.Linear(width * grid * grid, 1))
 
@@ -98,7 +99,7 @@ class PoseNet(nn.Module):
             encoding = self.encoder(x)
             return encoding, encoding
         feats = self.encoder(x)
-        return self.decoder(feats), feats[-1]
+        return self.decoder(feats), feats[2]  # stride 16, whether or not the encoder goes on to 32
 
     @staticmethod
     def _refine(enc: int, hidden: int) -> nn.Sequential:
@@ -110,7 +111,7 @@ class PoseNet(nn.Module):
         """Channels of the features ``forward(..., features=True)`` returns."""
         if self.config.encoder == "vgg":
             return self.stage1[0][0].in_channels
-        return self.encoder.channels[-1]
+        return self.encoder.channels[2]
 
     def forward(self, x: torch.Tensor, side: bool = False, features: bool = False):
         encoding, deep = self._encode(x)

@@ -449,9 +449,10 @@ class EncoderOps:
     stride16: int  # tensor index of the last stride-16 block's output
 
 
-def encoder_ops(graph: TfliteGraph):
+def encoder_ops(graph: TfliteGraph, max_stride: int = 16):
     """Read the mobile encoder out of the graph: the stem (3x3 stride-2 conv, ReLU6) and the chain
-    of inverted residual blocks up to the last one at stride 16. Returns ``(EncoderLayout, EncoderOps)``;
+    of inverted residual blocks up to the last one at stride ``max_stride`` (16, or 32 for the
+    deeper encoder). Returns ``(EncoderLayout, EncoderOps)``;
     raises ValueError where the graph does not have that shape."""
     from handpose_live.models.mobile import Block, EncoderLayout
 
@@ -509,14 +510,14 @@ def encoder_ops(graph: TfliteGraph):
             raise ValueError(f"op {adds[0]}: a fused activation after a residual add")
         block_out = ops[adds[0]].outputs[0] if adds else out_t
         expand_ch = graph.shapes[ops[expand].inputs[1]][0] if expand is not None else 0
-        if stride * s > 16:
+        if stride * s > max_stride:
             break
         stride *= s
         blocks.append(Block(expand=expand_ch, kernel=kernel, stride=s, out=out_ch))
         where.append({"expand": expand, "depthwise": depthwise, "project": project})
         x, ch = block_out, out_ch
         if stride == 16:
-            stride16 = x
+            stride16 = x  # the last block at stride 16
     if stride16 is None:
         raise ValueError("the graph's blocks never reach stride 16")
     layout = EncoderLayout(stem=graph.shapes[stem.inputs[1]][0], blocks=tuple(blocks), stem_pad=-0.5)
@@ -565,16 +566,17 @@ class MediaPipeLandmarkNet(nn.Module):
         return self.net.run(z, keep=(t,))[t]
 
 
-def encoder_state_dict(tflite_path: str | os.PathLike | None = None) -> dict[str, torch.Tensor]:
-    """State dict (no ``encoder.`` prefix) of ``MobileEncoder(LAYOUTS["mediapipe"])`` from
-    ``hand_landmark_full.tflite`` (fetched into the default cache when no path is given). The
-    encoder takes our ``rgb / 255 - 0.5``; checks that the graph's encoder is that layout."""
-    from handpose_live.models.mobile import LAYOUTS, MobileEncoder
+def encoder_state_dict(tflite_path: str | os.PathLike | None = None, name: str = "mediapipe") -> dict[str, torch.Tensor]:
+    """State dict (no ``encoder.`` prefix) of ``MobileEncoder(LAYOUTS[name])`` (``mediapipe``: to
+    stride 16, ``mediapipe32``: to stride 32) from ``hand_landmark_full.tflite`` (fetched into the
+    default cache when no path is given). The encoder takes our ``rgb / 255 - 0.5``; checks that the
+    graph's encoder is that layout."""
+    from handpose_live.models.mobile import LAYOUTS, MobileEncoder, layout_stride
 
     graph = load_graph(tflite_path)
-    layout, where = encoder_ops(graph)
-    if layout != LAYOUTS["mediapipe"]:
-        raise ValueError(f"the graph's encoder {layout} differs from LAYOUTS['mediapipe'] {LAYOUTS['mediapipe']}")
+    layout, where = encoder_ops(graph, max_stride=layout_stride(LAYOUTS[name]))
+    if layout != LAYOUTS[name]:
+        raise ValueError(f"the graph's encoder {layout} differs from LAYOUTS[{name!r}] {LAYOUTS[name]}")
     net = TfliteTorch(graph)
 
     def wb(i):
