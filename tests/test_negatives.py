@@ -175,3 +175,12 @@ def test_training_with_a_missing_negatives_file_says_so(tmp_path, capsys):
                "--iters", "1", "--workers", "0", "--out", str(tmp_path / "run")])
     assert rc == 2
     assert "none.json not found" in capsys.readouterr().err
+
+
+def test_mining_rejects_a_mask_threshold_outside_0_1(tmp_path, capsys):
+    from training.mine_negatives import main
+
+    rc = main(["--model", "default", "--out", str(tmp_path / "n.json"), "--mask-threshold", "1.5",
+               "--root", str(tmp_path)])
+    assert rc == 2 and "--mask-threshold must be between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "n.json").exists()

@@ -11,6 +11,8 @@ labelled hand (the evaluation's rule, ``evaluate.match_hands``, against every la
 whatever its score), its crop box holds none of the photo's labelled keypoints (so the crop shows
 no labelled hand, even one too uncertain to be scored), and its mean keypoint confidence is at most
 ``--max-keypoint-confidence`` (a confident "false" hand may be a hand MediaPipe missed: left out).
+HandSegNet decides which regions there are, so mining again with the same HandSegNet finds the same
+ones; ``--mask-threshold`` (below the model's) finds more.
 """
 from __future__ import annotations
 
@@ -80,6 +82,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="JSON file to write")
     ap.add_argument("--root", type=Path, default=None, help="shared data folder (default $HANDPOSE_DATA)")
     ap.add_argument("--max-keypoint-confidence", type=float, default=MAX_KEYPOINT_CONFIDENCE)
+    ap.add_argument("--mask-threshold", type=float, default=None,
+                    help="HandSegNet's mask threshold while mining (default: the model's); a lower one gives "
+                         "more candidate regions, so more and more varied negatives")
     ap.add_argument("--limit", type=int, default=None, help="read at most this many photos per set (a quick look)")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
@@ -93,6 +98,11 @@ def main(argv=None) -> int:
     det = est.config.detection
     det.min_score = 0.0
     det.max_hands, det.extra_candidates = det.candidates, 0  # the candidates it examines, all reported
+    if args.mask_threshold is not None:
+        if not 0.0 < args.mask_threshold < 1.0:
+            print(f"error: --mask-threshold must be between 0 and 1, got {args.mask_threshold}", file=sys.stderr)
+            return 2
+        det.mask_threshold = args.mask_threshold
     try:
         photos = [(rec["file"], [np.asarray(h["kp"], np.float32)[:, :2] for h in rec["hands"]], False)
                   for rec in load_records(root, "train", min_score=0.0)]
@@ -109,6 +119,7 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "format": FORMAT, "model": est.config.name, "max_keypoint_confidence": args.max_keypoint_confidence,
+        "mask_threshold": det.mask_threshold,
         "photos": {"real_hands": sum(not p[2] for p in photos), str(HANDFREE_FOLDER): sum(p[2] for p in photos)},
         "regions": regions}, indent=0))
     scores = np.array([r["score"] for r in regions]) if regions else np.zeros(0)
