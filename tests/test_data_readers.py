@@ -116,3 +116,22 @@ def test_letterbox_keeps_labels_on_the_pixels():
     uv = np.round(out["keypoints_2d"]).astype(int)
     assert (out["mask"][uv[:, 1], uv[:, 0]] == 2).all()
     assert (out["image_rgb"][uv[:, 1], uv[:, 0]] > 200).all()
+
+
+def test_a_wrong_data_spec_fails_before_any_model_is_built(tmp_path, monkeypatch, capsys):
+    from training import stages, train
+    from training.data_mix import check_spec
+
+    check_spec(f"render:1,written={tmp_path}:0.5")  # known names, an existing root: passes
+    built = []
+    monkeypatch.setattr(stages, "build", lambda *a, **k: built.append(a) or {})
+    for spec, says in (("rendr:1", "unknown data source 'rendr'"),
+                       (f"written={tmp_path / 'nowhere'}:1", "does not exist"),
+                       ("render:0", "must be positive")):
+        with pytest.raises((ValueError, FileNotFoundError), match=says.replace("(", r"\(")):
+            check_spec(spec)
+        assert train.main(["--stage", "posenet", "--preset", "tiny", "--data", spec,
+                           "--out", str(tmp_path / "run")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --data {spec}: ") and says in err and "Traceback" not in err
+    assert built == []  # every failure came before the networks

@@ -42,6 +42,21 @@ def parse_spec(spec: str) -> list[tuple[str, str | None, float]]:
     return out
 
 
+def check_spec(spec: str) -> None:
+    """What can be told of a mixture ``spec`` without opening it, raised as ``ValueError`` /
+    ``FileNotFoundError``: each name is a known source, each weight positive, each ``=ROOT`` given
+    exists. ``training.train`` calls it first, so a typo fails at once, not after the models load."""
+    from .data.readers import READERS
+
+    for kind, root, weight in parse_spec(spec):
+        if kind not in RENDER_KINDS and kind not in READERS:
+            raise ValueError(f"unknown data source {kind!r}; expected one of {RENDER_KINDS + READERS}")
+        if weight <= 0:
+            raise ValueError(f"{kind}: weight {weight:g} must be positive")
+        if root is not None and not Path(root).expanduser().exists():
+            raise FileNotFoundError(f"{kind}: {root} does not exist")
+
+
 def open_dataset(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
     """One map-style dataset (``spec`` without weight): render, render_poses (keypoints only, for
     the lifting stage), render_realpose and render_poses_realpose (the same with real poses; train

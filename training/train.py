@@ -30,7 +30,7 @@ from handpose_live.models.mobile import LAYOUTS
 
 from . import checkpoints, stages
 from .curves import CurveLog, plot_curves
-from .data_mix import make_loader
+from .data_mix import check_spec, make_loader
 
 
 def _zoom_range(text: str) -> tuple[float, float]:
@@ -208,6 +208,11 @@ def _frozen(path: Path, name: str, device) -> torch.nn.Module:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:
+        check_spec(args.data)
+    except (ValueError, FileNotFoundError) as e:  # before any model loads: one line, not a traceback
+        print(f"error: --data {args.data}: {e}", file=sys.stderr)
+        return 2
     lr_paper, iters_paper, milestones = stages.PAPER_SCHEDULE[args.stage]
     args.lr = args.lr or lr_paper
     args.iters = args.iters or iters_paper
