@@ -26,14 +26,17 @@ class Region:
 
 def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
                  min_area: int = 40, max_hands: int = 2,
-                 exclude: np.ndarray | None = None) -> tuple[list[Region], np.ndarray]:
+                 exclude: np.ndarray | None = None,
+                 bridge_threshold: float | None = None) -> tuple[list[Region], np.ndarray]:
     """``probs`` ``[C, h, w]`` softmax output (C = 2: bg, hand; C = 3: bg, left, right).
 
     Returns up to ``max_hands`` regions ordered by their most confident pixel, and the label mask
     ``[h, w]`` uint8 (0 background, 1 left, 2 right; 2-class hands are labelled 1).
     ``exclude`` ``[K, 4]`` (x0, y0, x1, y1, canvas pixels): boxes whose pixels no region takes —
     hands already tracked there — so a new hand touching a tracked one is not merged into it. The
-    label mask still shows them.
+    label mask still shows them. ``bridge_threshold`` (below ``threshold``): pixels above it also
+    join pieces into one region — a hand segmented in fragments, its fingertips and wrist above
+    ``threshold`` and the palm between just below, becomes one region — but add no pixels.
     """
     hand_prob = 1.0 - probs[0]
     fg = (hand_prob > threshold).astype(np.uint8)
@@ -42,8 +45,13 @@ def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
     else:
         labels_mask = fg.copy()
     h, w = fg.shape
+    low = None if bridge_threshold is None else (hand_prob > min(bridge_threshold, threshold)).astype(np.uint8)
     for x0, y0, x1, y1 in np.asarray([] if exclude is None else exclude, np.float32).reshape(-1, 4):
-        fg[max(0, int(np.floor(y0))):min(h, int(np.ceil(y1))), max(0, int(np.floor(x0))):min(w, int(np.ceil(x1)))] = 0
+        rows = slice(max(0, int(np.floor(y0))), min(h, int(np.ceil(y1))))
+        cols = slice(max(0, int(np.floor(x0))), min(w, int(np.ceil(x1))))
+        fg[rows, cols] = 0
+        if low is not None:
+            low[rows, cols] = 0
     if not fg.any():
         return [], labels_mask
     if bridge_px > 0:
@@ -51,6 +59,8 @@ def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
         grown = cv2.dilate(fg, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     else:
         grown = fg
+    if low is not None:
+        grown = grown | low
     n, comp = cv2.connectedComponents(grown, connectivity=8)
     comp = comp * fg  # AND with the mask: the bridge joins regions but adds no pixels
     regions = []

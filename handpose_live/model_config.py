@@ -21,6 +21,8 @@ class DetectionConfig:
 
     mask_threshold: float = 0.5  # hand probability above which a pixel is a hand
     bridge_px_at_240: float = 10.0  # gap bridged between pieces of one hand, px at 240 rows
+    # pieces joined through pixels above this lower hand probability too (None: off; detection.find_regions)
+    bridge_threshold: float | None = None
     min_area_frac: float = 0.0005  # smallest hand region, fraction of the segmentation canvas
     max_hands: int = 2
     # regions beyond max_hands that PoseNet examines per search (best segmentation peak first);
@@ -40,6 +42,8 @@ class DetectionConfig:
         if int(self.extra_candidates) < 0 or int(self.max_hands) < 1:
             raise ValueError(f"detection max_hands must be >= 1 and extra_candidates >= 0, got "
                              f"{self.max_hands!r}, {self.extra_candidates!r}")
+        if self.bridge_threshold is not None and not 0.0 < float(self.bridge_threshold) < 1.0:
+            raise ValueError(f"detection bridge_threshold must be between 0 and 1 or null, got {self.bridge_threshold!r}")
         if len(self.region_shift) != 2 or not 0.5 <= float(self.region_enlarge) <= 2.0:
             raise ValueError(f"detection region_enlarge must be 0.5-2 and region_shift two numbers, got "
                              f"{self.region_enlarge!r}, {self.region_shift!r}")

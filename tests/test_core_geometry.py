@@ -171,6 +171,37 @@ def test_regions_leave_excluded_boxes_out_but_the_mask_keeps_them():
     assert find_regions(probs, bridge_px=3, min_area=5, exclude=np.array([[0, 0, 80, 60]]))[0] == []
 
 
+def test_regions_join_fragments_through_a_lower_bridge_threshold():
+    # fingertips and wrist above 0.5, the palm between them at 0.3: two fragments 20 px apart
+    probs = np.zeros((2, 80, 60), np.float32)
+    probs[1, 5:15, 20:40] = 0.9   # fingertips
+    probs[1, 15:35, 22:38] = 0.3  # palm, under the mask threshold
+    probs[1, 35:50, 24:36] = 0.8  # wrist
+    probs[1, 60:70, 5:10] = 0.9   # another object, away from the hand
+    probs[1, 50:60, 5:10] = 0.1   # joined to the hand only through pixels at 0.1
+    probs[0] = 1 - probs[1]
+    apart, _ = find_regions(probs, bridge_px=3, min_area=5, max_hands=3)
+    assert len(apart) == 3
+    joined, mask = find_regions(probs, bridge_px=3, min_area=5, max_hands=3, bridge_threshold=0.2)
+    hand = max(joined, key=lambda r: r.area)
+    assert len(joined) == 2 and hand.bbox.tolist() == [20, 5, 40, 50]
+    assert hand.area == 200 + 180  # the palm joins the pieces but adds no pixels
+    assert mask[25, 30] == 0  # nor does it enter the label mask
+    # the excluded box cuts the low bridge as well
+    cut, _ = find_regions(probs, bridge_px=3, min_area=5, max_hands=3, bridge_threshold=0.2,
+                          exclude=np.array([[0, 20, 60, 30]]))
+    assert len(cut) == 3
+    # the setting lives in the model's config, checked, and a config without it has it off
+    from handpose_live.model_config import DetectionConfig, ModelConfig
+    back = ModelConfig.from_dict(ModelConfig(detection=DetectionConfig(bridge_threshold=0.2)).to_dict())
+    assert back.detection.bridge_threshold == 0.2
+    d = ModelConfig().to_dict()
+    del d["detection"]["bridge_threshold"]
+    assert ModelConfig.from_dict(d).detection.bridge_threshold is None
+    with pytest.raises(ValueError, match="bridge_threshold"):
+        DetectionConfig(bridge_threshold=1.5)
+
+
 def test_regions_ordered_by_peak_and_filtered_by_area():
     probs = np.zeros((2, 50, 50), np.float32)
     probs[0] = 1
