@@ -126,7 +126,7 @@ def test_a_wrong_data_spec_fails_before_any_model_is_built(tmp_path, monkeypatch
     built = []
     monkeypatch.setattr(stages, "build", lambda *a, **k: built.append(a) or {})
     for spec, says in (("rendr:1", "unknown data source 'rendr'"),
-                       (f"written={tmp_path / 'nowhere'}:1", "does not exist"),
+                       (f"written={tmp_path / 'nowhere'}:1", "nowhere not found"),
                        ("render:0", "must be positive")):
         with pytest.raises((ValueError, FileNotFoundError), match=says.replace("(", r"\(")):
             check_spec(spec)

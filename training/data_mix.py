@@ -54,7 +54,8 @@ def check_spec(spec: str) -> None:
         if weight <= 0:
             raise ValueError(f"{kind}: weight {weight:g} must be positive")
         if root is not None and not Path(root).expanduser().exists():
-            raise FileNotFoundError(f"{kind}: {root} does not exist")
+            hint = "; write it with python -m training.mine_negatives" if kind == "negatives" else ""
+            raise FileNotFoundError(f"{kind}: {root} not found{hint}")
 
 
 def open_dataset(spec: str, split: str, image_size: int, seed: int = 0) -> Dataset:
