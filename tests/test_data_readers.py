@@ -135,3 +135,15 @@ def test_a_wrong_data_spec_fails_before_any_model_is_built(tmp_path, monkeypatch
         err = capsys.readouterr().err
         assert err.startswith(f"error: --data {spec}: ") and says in err and "Traceback" not in err
     assert built == []  # every failure came before the networks
+
+
+def test_crop_size_sets_posenet_crop_and_the_lifting_map_size():
+    from handpose_live.model_config import preset
+    from training.train import apply_overrides, parse_args
+
+    config = preset("light")
+    apply_overrides(config, parse_args(["--stage", "posenet", "--encoder", "mediapipe", "--crop-size", "160"]))
+    assert config.posenet.input_size == 160 and config.posenet.map_size == 40
+    assert config.poseprior.input_size == config.viewpoint.input_size == 40
+    with pytest.raises(ValueError, match="multiple of 16"):
+        apply_overrides(preset("light"), parse_args(["--stage", "posenet", "--encoder", "mediapipe", "--crop-size", "150"]))

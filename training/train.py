@@ -63,6 +63,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--refine-stages", type=int, default=None,
                     help="posenet: refinement stages after the first (paper: 2)")
     ap.add_argument("--side-head", action="store_true", help="posenet: add the left/right classifier head")
+    ap.add_argument("--crop-size", type=int, default=None,
+                    help="PoseNet's crop side in px (the preset's or --init's otherwise); the lifting nets' "
+                         "map size follows (crop / map stride)")
     ap.add_argument("--side-weight", type=float, default=stages.SIDE_LOSS_WEIGHT,
                     help="posenet: weight of the side head's loss")
     ap.add_argument("--seg-zoom", type=_zoom_range, default=stages.SEG_ZOOM, metavar="LO,HI",
@@ -144,6 +147,10 @@ def apply_overrides(config: ModelConfig, args) -> None:
         section = config.handsegnet if args.stage == "handseg" else config.posenet
         section.encoder = args.encoder
         section.__post_init__()  # the encoder may need another input-size multiple
+    if getattr(args, "crop_size", None) is not None:
+        config.posenet.input_size = args.crop_size
+        config.posenet.__post_init__()  # a multiple of the encoder's stride
+        config.poseprior.input_size = config.viewpoint.input_size = config.posenet.map_size
 
 
 def load_pretrained_encoder(net: torch.nn.Module, encoder: str, only_missing_from: dict | None = None) -> None:
