@@ -16,7 +16,7 @@ from torch import nn
 
 from .assets import ASSETS_DIR, MODELS_DIR  # noqa: F401  (re-exported)
 from .model_config import ModelConfig
-from .models import HandSegNet, PoseNet, PosePrior, ViewPoint
+from .models import HandSegNet, LandmarkNet, PosePrior, PoseNet, ViewPoint
 
 DEFAULT_MODEL = "default"
 NETWORKS = ("handsegnet", "posenet", "poseprior", "viewpoint")
@@ -33,13 +33,22 @@ class CorruptModelError(ValueError):
 
 
 def build_networks(config: ModelConfig) -> dict[str, nn.Module]:
-    """Fresh (randomly initialised) networks for ``config``."""
-    return {
+    """Fresh (randomly initialised) networks for ``config``: the four, and ``landmark`` when the
+    config has a keypoint refiner."""
+    nets = {
         "handsegnet": HandSegNet(config.handsegnet),
         "posenet": PoseNet(config.posenet),
         "poseprior": PosePrior(config.poseprior),
         "viewpoint": ViewPoint(config.viewpoint),
     }
+    if config.landmark is not None:
+        nets["landmark"] = LandmarkNet(config.landmark)
+    return nets
+
+
+def network_names(config: ModelConfig) -> tuple[str, ...]:
+    """The networks (and safetensors files) a model folder with ``config`` holds."""
+    return NETWORKS + (("landmark",) if config.landmark is not None else ())
 
 
 def list_models() -> list[str]:
@@ -79,7 +88,7 @@ def save_model(folder: str | Path, config: ModelConfig, networks: dict[str, nn.M
     """Write ``config.json`` and ``<network>.safetensors`` (weights cast to ``dtype``)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for name in NETWORKS:
+    for name in network_names(config):
         state = {k: v.detach().to("cpu", dtype if v.is_floating_point() else v.dtype).contiguous()
                  for k, v in networks[name].state_dict().items()}
         save_file(state, str(folder / f"{name}.safetensors"), metadata={"network": name})
@@ -99,7 +108,7 @@ def load_model(path: str | Path | None = None) -> tuple[ModelConfig, dict[str, n
         raise CorruptModelError(f"{config_file} is not a valid model config: {e}") from None
     networks = build_networks(config)
     digests = {"config.json": sha256_of(config_file)}
-    for name in NETWORKS:
+    for name in network_names(config):
         file = folder / f"{name}.safetensors"
         if not file.is_file():
             raise ModelNotFoundError(f"{file} is missing. {HOW_TO_GET}")

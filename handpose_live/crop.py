@@ -125,3 +125,49 @@ def box_corners(boxes: np.ndarray) -> np.ndarray:
     b = np.asarray(boxes, dtype=np.float32).reshape(-1, 3)
     half = b[:, 2:3] / 2
     return np.concatenate([b[:, :2] - half, b[:, :2] + half], axis=1)
+
+
+# ------------------------------------------------------------------ upright (rotated) crops
+# A rotated crop is ``(centre [2], side, to_frame [2, 2])``: ``to_frame``'s columns are the
+# crop's x and y axes in the frame (a rotation), so crop pixel ``u`` of an ``S``-pixel crop maps
+# to frame ``centre + to_frame @ (u - S / 2) * side / S`` — ``crop_frame``'s geometry, turned.
+
+
+def upright_angle(wrist: np.ndarray, middle_mcp: np.ndarray) -> float:
+    """Radians to turn a crop by so that the wrist -> middle-finger-base direction points up
+    (0 when it already does; frame y down)."""
+    d = np.asarray(middle_mcp, np.float64) - np.asarray(wrist, np.float64)
+    return float(np.arctan2(d[0], -d[1]))
+
+
+def rotation_2d(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+def rotated_keypoint_box(points: np.ndarray, angle: float, scale: float = 1.0) -> tuple[np.ndarray, float, np.ndarray]:
+    """The box training makes from keypoints ``[K, 2]`` (``keypoint_box``), taken in the frame
+    turned by ``angle`` and scaled by ``scale``: ``(centre [2], side, to_frame [2, 2])``."""
+    p = np.asarray(points, np.float64).reshape(-1, 2)
+    to_frame = rotation_2d(angle)
+    mid = (p.min(0) + p.max(0)) / 2
+    local = (p - mid) @ to_frame  # the points in the turned frame (row vectors)
+    box = keypoint_box(local[None])[0].astype(np.float64)
+    return mid + to_frame @ box[:2], float(box[2] * scale), to_frame
+
+
+def rotated_crop_map(centre: np.ndarray, side: float, to_frame: np.ndarray, size: int) -> np.ndarray:
+    """``2x3`` affine map from crop pixels to frame pixels."""
+    a = np.asarray(to_frame, np.float64) * (side / size)
+    t = np.asarray(centre, np.float64) - a @ np.array([size / 2, size / 2])
+    return np.hstack([a, t[:, None]])
+
+
+def crop_rotated(frame_bgr: np.ndarray, centre: np.ndarray, side: float, to_frame: np.ndarray, size: int,
+                 fill: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """A rotated crop ``[size, size, 3]`` uint8 **RGB** (bilinear, ``fill`` outside the frame) and
+    its ``2x3`` map from crop pixels to frame pixels (``points @ m[:, :2].T + m[:, 2]``)."""
+    m = rotated_crop_map(centre, side, to_frame, size)
+    crop = cv2.warpAffine(frame_bgr, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(fill, fill, fill))
+    return crop[:, :, ::-1].copy(), m

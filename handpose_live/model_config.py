@@ -1,4 +1,5 @@
-"""The configuration of a whole model: the four networks, the bone length and run-time options.
+"""The configuration of a whole model: the four networks (and the optional keypoint refiner),
+the bone length and run-time options.
 
 It is stored as ``config.json`` in a model folder and rebuilds the networks from that alone.
 Unknown keys are rejected, so a typo never silently falls back to a default.
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 from .hand_size import DEFAULT_PALM_LENGTH_M
 from .crop import REGION_ENLARGE, REGION_SHIFT, region_box
-from .models import HandSegNetConfig, LiftingConfig, PoseNetConfig
+from .models import HandSegNetConfig, LandmarkConfig, LiftingConfig, PoseNetConfig
 
 FORMAT_VERSION = 1
 
@@ -65,6 +66,8 @@ class ModelConfig:
     poseprior: LiftingConfig = field(default_factory=LiftingConfig)
     viewpoint: LiftingConfig = field(default_factory=LiftingConfig)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
+    # the keypoint refiner (models/landmark.py): a second 2D pass on an upright crop; None = none
+    landmark: LandmarkConfig | None = None
     # metric scale of the 3D output: the wrist -> middle MCP distance (the user's hand size)
     palm_length_m: float = DEFAULT_PALM_LENGTH_M
     name: str = "unnamed"
@@ -87,11 +90,13 @@ class ModelConfig:
         if version != FORMAT_VERSION:
             raise ValueError(f"config format_version {version!r} is not supported (expected {FORMAT_VERSION})")
         kinds = {"handsegnet": HandSegNetConfig, "posenet": PoseNetConfig, "poseprior": LiftingConfig,
-                 "viewpoint": LiftingConfig, "detection": DetectionConfig}
+                 "viewpoint": LiftingConfig, "detection": DetectionConfig, "landmark": LandmarkConfig}
         kwargs = {}
         d.pop("bone_length_m", None)  # models exported before the palm length: the default applies
         for key, value in d.items():
-            if key in kinds:
+            if key == "landmark" and value is None:
+                kwargs[key] = None
+            elif key in kinds:
                 kwargs[key] = _strict(kinds[key], value, key)
             elif key in {f.name for f in dataclasses.fields(cls)}:
                 kwargs[key] = value
@@ -101,6 +106,8 @@ class ModelConfig:
 
 
 def _strict(kind, values: dict, where: str):
+    if not isinstance(values, dict):
+        raise ValueError(f"model config section {where!r} must be an object, got {values!r}")
     known = {f.name for f in dataclasses.fields(kind)}
     unknown = set(values) - known
     if unknown:

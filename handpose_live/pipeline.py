@@ -25,7 +25,8 @@ from .model_config import ModelConfig
 from .frame_check import WORK_MAX_SIDE
 from .preprocess import normalise, validate_frames
 from .segmentation import segment_frames
-from .skeleton import rhd_to_user
+from .models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
+from .skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user, user_to_rhd
 from .tracking import Track, find_track, tracked_hand_box
 
 SIDES = ("left", "right")
@@ -108,14 +109,19 @@ BF16_MARGIN = 0.9
 
 def time_networks(nets: dict, config: ModelConfig, device: torch.device, memory_format,
                   dtype: torch.dtype | None, repeats: int = 3) -> float:
-    """Median seconds of one HandSegNet pass on a frame and one PoseNet pass on two crops at the
-    model's input sizes, under autocast to ``dtype`` (None = fp32), after one warm-up pass."""
+    """Median seconds of one HandSegNet pass on a frame and one PoseNet pass (and refiner pass,
+    when the model has one) on two crops at the model's input sizes, under autocast to ``dtype``
+    (None = fp32), after one warm-up pass."""
     import time
 
     h, w = config.handsegnet.input_size
     s = config.posenet.input_size
     frame = torch.zeros(1, 3, h, w, device=device).to(memory_format=memory_format)
     crops = torch.zeros(2, 3, s, s, device=device).to(memory_format=memory_format)
+    refiner = nets.get("landmark")
+    if refiner is not None:
+        upright = torch.zeros(2, 3, LANDMARK_INPUT_SIZE, LANDMARK_INPUT_SIZE, device=device)
+        upright = upright.to(memory_format=memory_format)
     amp = contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
     times = []
     with torch.inference_mode(), amp:
@@ -123,6 +129,8 @@ def time_networks(nets: dict, config: ModelConfig, device: torch.device, memory_
             t0 = time.perf_counter()
             nets["handsegnet"](frame)
             nets["posenet"](crops)
+            if refiner is not None:
+                refiner(upright)
             if i:
                 times.append(time.perf_counter() - t0)
     return float(np.median(times))
@@ -153,8 +161,9 @@ class HandPoseEstimator:
         self.weights_sha256 = dict(digests or {})
         fmt = torch.channels_last if self._device.type == "cpu" else torch.contiguous_format
         self.nets = {k: v.eval().to(self._device) for k, v in networks.items()}
-        for k in ("handsegnet", "posenet"):
-            self.nets[k] = self.nets[k].to(memory_format=fmt)
+        for k in ("handsegnet", "posenet", "landmark"):  # channels_last: the refiner 3x faster in fp32 here
+            if k in self.nets:
+                self.nets[k] = self.nets[k].to(memory_format=fmt)
         self._memory_format = fmt
         self._amp_dtype = resolve_precision(
             precision, self._device,
@@ -320,7 +329,10 @@ class HandPoseEstimator:
             maps = (maps[:n] + maps[n:].flip(-1)) / 2
             logit = None if logit is None else (logit[:n] - logit[n:]) / 2
         kp_crop, conf = decode(maps, size)
-        kp_frame = cropping.crop_to_frame(kp_crop, all_boxes, size)
+        kp_frame = cropping.crop_to_frame(kp_crop, all_boxes, size).cpu().numpy()
+        if "landmark" in self.nets:
+            hand_frames = [frame for frame, b in zip(frames, boxes) for _ in range(len(b))]
+            kp_frame = self._refine(hand_frames, kp_frame)
         p_right = torch.sigmoid(logit.float()).cpu().numpy() if head else None
         chosen, probs = [], []
         for k, (given, fall) in enumerate(zip(sides, fallback)):
@@ -342,7 +354,29 @@ class HandPoseEstimator:
         rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](*inputs))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
-        return list(zip(kp_frame.cpu().numpy(), conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))
+        return list(zip(kp_frame, conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))
+
+    def _refine(self, hand_frames: list[np.ndarray], kp_rhd: np.ndarray) -> np.ndarray:
+        """The keypoint refiner's 2D keypoints (RHD order, frame px) for hands whose PoseNet
+        keypoints are ``kp_rhd`` ``[N, 21, 2]``: each hand's upright crop (from those keypoints'
+        box, ``LandmarkConfig.crop_scale``) through the landmark network, mapped back."""
+        cfg = self.config.landmark
+        crops, maps = [], []
+        for frame, kp in zip(hand_frames, kp_rhd):
+            angle = cropping.upright_angle(kp[RHD_WRIST], kp[RHD_MIDDLE_MCP]) if cfg.upright else 0.0
+            centre, side, to_frame = cropping.rotated_keypoint_box(kp, angle, cfg.crop_scale)
+            crop, m = cropping.crop_rotated(frame, centre, side, to_frame, LANDMARK_INPUT_SIZE)
+            crops.append(crop)
+            maps.append(m)
+        rgb = torch.from_numpy(np.stack(crops)).to(self._device)
+        x = normalise(rgb.permute(0, 3, 1, 2)).contiguous(memory_format=self._memory_format)
+        with self._amp():
+            res = self.nets["landmark"](x)
+        lm = res["landmarks"][..., :2].float().cpu().numpy().astype(np.float64)
+        seen = torch.sigmoid(res["presence"].float()).cpu().numpy() >= cfg.min_presence
+        m = np.stack(maps)
+        out = user_to_rhd(np.einsum("nkj,nij->nki", lm, m[:, :, :2]) + m[:, None, :, 2]).astype(np.float32)
+        return np.where(seen[:, None, None], out, kp_rhd)
 
     def _make_hand(self, frame_hw, side, kp_rhd, conf_rhd, xyz_rhd, region_conf, track_id, box) -> Hand:
         kp = rhd_to_user(kp_rhd).astype(np.float32)

@@ -177,3 +177,29 @@ def test_deeper_encoder_matches_the_network_to_stride_32(tflite_path, net):
     assert ours.shape == (1, 192, 7, 7)
     err = np.abs(ours.permute(0, 2, 3, 1).numpy() - kept[block_out]).max()
     assert err < 1e-3, f"stride-32 features differ by {err}"
+
+
+def test_keypoint_refiner_matches_tflite_runtime(tflite_path):
+    """``LandmarkNet`` (the keypoint refiner the app runs) with ``landmark_state_dict``'s weights
+    gives the TFLite runtime's landmarks, presence and handedness on our normalisation; stored
+    as fp16 (what a model folder holds) it stays within a pixel."""
+    from handpose_live.models.landmark import LandmarkNet
+    from training.pretrained.mediapipe_landmark import landmark_state_dict
+
+    refiner = LandmarkNet().eval()
+    state = landmark_state_dict(tflite_path)
+    refiner.load_state_dict(state, strict=True)
+    z = _crop_z()
+    (landmarks, presence, handedness, _), _ = _litert(tflite_path, z)
+    x = torch.from_numpy(z).permute(0, 3, 1, 2) - 0.5
+    with torch.no_grad():
+        out = refiner(x)
+    err = np.abs(out["landmarks"].numpy().reshape(1, 63) - landmarks).max()
+    assert err < 1e-2, f"landmarks differ by {err} px"
+    assert abs(torch.sigmoid(out["presence"]).item() - presence.item()) < 1e-3
+    assert abs(torch.sigmoid(out["handedness"]).item() - handedness.item()) < 1e-3
+
+    refiner.load_state_dict({k: v.half().float() for k, v in state.items()})
+    with torch.no_grad():
+        half = refiner(x)["landmarks"]
+    assert (half - out["landmarks"]).abs().max().item() < 1.0

@@ -1,11 +1,18 @@
-"""Assemble a model folder (what the app loads) from the three stage checkpoints.
+"""Assemble a model folder (what the app loads) from the three stage checkpoints (or model
+folders), and optionally the keypoint refiner.
 
     python -m training.export --handseg runs/light/handseg/last.pt --posenet runs/light/posenet/last.pt \
         --lifting runs/light/lifting/last.pt --out assets/models/default --name light-v1 --fp16
+
+``--landmark mediapipe`` adds MediaPipe Hands' landmark network, converted from the
+``mediapipe==0.10.21`` wheel (``training/pretrained/mediapipe_landmark.py``), as the keypoint
+refiner (``handpose_live/models/landmark.py``); ``--landmark FOLDER`` takes it from a model folder
+that has one. Without ``--landmark`` the model has none.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -13,9 +20,23 @@ import torch
 
 from handpose_live.checkpoint import build_networks, save_model
 from handpose_live.model_config import ModelConfig
+from handpose_live.models import LandmarkConfig
 
 from . import checkpoints
 from .stages import NETWORKS
+
+
+def _landmark(source: str) -> tuple[LandmarkConfig, dict]:
+    """The refiner's config and weights from ``mediapipe`` (converted) or a model folder."""
+    if source == "mediapipe":
+        from .pretrained.mediapipe_landmark import landmark_state_dict
+
+        return LandmarkConfig(), landmark_state_dict()
+    state = checkpoints.load(Path(source))
+    config = ModelConfig.from_dict(state["config"])
+    if config.landmark is None:
+        raise ValueError(f"{source} has no keypoint refiner")
+    return config.landmark, state["networks"]["landmark"]
 
 
 def main(argv=None) -> int:
@@ -28,6 +49,11 @@ def main(argv=None) -> int:
     ap.add_argument("--name", required=True)
     ap.add_argument("--description", default="")
     ap.add_argument("--fp16", action="store_true", help="store weights as fp16 (half the size)")
+    ap.add_argument("--landmark", default=None,
+                    help="keypoint refiner: 'mediapipe' (convert MediaPipe Hands' landmark network) or a model "
+                         "folder that has one (default: none)")
+    ap.add_argument("--landmark-scale", type=float, default=None,
+                    help="the refiner's crop side over PoseNet's keypoint box (default: the folder's, else 1.3)")
     args = ap.parse_args(argv)
     try:
         states = {k: checkpoints.load(p) for k, p in
@@ -49,6 +75,16 @@ def main(argv=None) -> int:
               f"{given.input_size} px", file=sys.stderr)
         return 2
     config.name, config.description = args.name, args.description
+    config.landmark, landmark_state = None, None
+    if args.landmark is not None:
+        try:
+            config.landmark, landmark_state = _landmark(args.landmark)
+            if args.landmark_scale is not None:
+                config.landmark.crop_scale = args.landmark_scale
+                LandmarkConfig(**dataclasses.asdict(config.landmark))  # validates
+        except (FileNotFoundError, ValueError, RuntimeError) as e:
+            print(f"export: --landmark {args.landmark}: {e}", file=sys.stderr)
+            return 2
     nets = build_networks(config)
     reads = config.lifting_image_channels
     if reads and reads != nets["posenet"].feature_channels:
@@ -58,6 +94,8 @@ def main(argv=None) -> int:
     for stage, names in NETWORKS.items():
         for name in names:
             nets[name].load_state_dict(states[stage]["networks"][name])
+    if landmark_state is not None:
+        nets["landmark"].load_state_dict(landmark_state)
     save_model(args.out, config, nets, dtype=torch.float16 if args.fp16 else torch.float32)
     print(f"export: wrote {args.out} ({sum(f.stat().st_size for f in args.out.iterdir()) / 1e6:.1f} MB)")
     return 0

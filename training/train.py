@@ -243,6 +243,7 @@ def main(argv=None) -> int:
     elif args.init:
         init = checkpoints.load(args.init)
         config = ModelConfig.from_dict(init["config"])
+        config.landmark = None  # a stage checkpoint never holds the keypoint refiner (training.export adds it)
         apply_overrides(config, args)
         nets = stages.build(args.stage, config)
         for k, net in nets.items():

@@ -1,9 +1,10 @@
-"""The paper's four networks, pure torch, each with its config dataclass."""
+"""The paper's four networks and the keypoint refiner, pure torch, each with its config dataclass."""
 from .handsegnet import HandSegNet, HandSegNetConfig
+from .landmark import LandmarkConfig, LandmarkNet
 from .lifting import LiftingConfig, PosePrior, ViewPoint
 from .posenet import PoseNet, PoseNetConfig
 
 __all__ = [
     "HandSegNet", "HandSegNetConfig", "PoseNet", "PoseNetConfig",
-    "PosePrior", "ViewPoint", "LiftingConfig",
+    "PosePrior", "ViewPoint", "LiftingConfig", "LandmarkNet", "LandmarkConfig",
 ]

@@ -594,6 +594,42 @@ def encoder_state_dict(tflite_path: str | os.PathLike | None = None, name: str =
     return out
 
 
+def landmark_state_dict(tflite_path: str | os.PathLike | None = None) -> dict[str, torch.Tensor]:
+    """State dict of ``handpose_live.models.landmark.LandmarkNet``: the whole network (encoder to
+    stride 32, the 1152-channel head, the landmark, presence and handedness layers; the world
+    landmarks are left out). Checks that the head is the shape the module has."""
+    from handpose_live.models.landmark import LandmarkNet
+
+    graph = load_graph(tflite_path)
+    out = {f"encoder.{k}": v for k, v in encoder_state_dict(tflite_path, "mediapipe32").items()}
+    layout, where = encoder_ops(graph, max_stride=32)
+    net = TfliteTorch(graph)
+    last = max(i for b in where.blocks for i in b.values() if i is not None)
+    convs = [i for i, op in enumerate(graph.ops) if i > last and op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    if [graph.ops[i].kind for i in convs] != ["CONV_2D", "DEPTHWISE_CONV_2D"]:
+        raise ValueError(f"the head after the encoder is {[graph.ops[i].kind for i in convs]}, expected a 1x1 conv "
+                         "and a depthwise conv")
+    for i, name in zip(convs, ("head", "head_depthwise")):
+        o = graph.ops[i].options
+        if o["activation"] != 3 or o["stride"] != (1, 1) or o["padding"] != "SAME":
+            raise ValueError(f"op {i} ({name}): options {o} do not fit the module")
+        out[f"{name}.weight"] = getattr(net, f"op{i}_weight").clone()
+        out[f"{name}.bias"] = getattr(net, f"op{i}_bias").clone()
+    producer = {op.outputs[0]: i for i, op in enumerate(graph.ops)}
+    for t, layer, name in zip(graph.outputs, _OUTPUT_LAYERS, ("landmarks", "presence", "handedness", None)):
+        i = producer[t]
+        if graph.ops[i].kind == "LOGISTIC":
+            i = producer[graph.ops[i].inputs[0]]
+        if name is None:
+            continue
+        if graph.ops[i].options.get("activation", 0) != 0:
+            raise ValueError(f"op {i} ({layer}): a fused activation the module does not have")
+        out[f"{name}.weight"] = getattr(net, f"op{i}_weight").clone()
+        out[f"{name}.bias"] = getattr(net, f"op{i}_bias").clone()
+    LandmarkNet().load_state_dict(out, strict=True)  # every key, every shape
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,143 @@
+"""The keypoint refiner (handpose_live/models/landmark.py): upright crop geometry, the model
+folder that holds it, and the estimator using its keypoints."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from handpose_live import crop as cropping
+from handpose_live.checkpoint import CorruptModelError, ModelNotFoundError, build_networks, load_model, save_model
+from handpose_live.model_config import ModelConfig, preset
+from handpose_live.models.landmark import INPUT_SIZE, LandmarkConfig, LandmarkNet
+from handpose_live.pipeline import HandPoseEstimator
+from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_WRIST
+
+
+@pytest.mark.parametrize("deg", [0, 37, 90, -120, 180])
+def test_upright_angle_turns_the_hand_to_point_up(deg):
+    wrist = np.array([100.0, 100.0])
+    a = np.radians(deg)
+    mcp = wrist + 40 * np.array([np.sin(a), -np.cos(a)])  # deg clockwise from straight up (y down)
+    angle = cropping.upright_angle(wrist, mcp)
+    # in the turned crop's axes the wrist -> MCP direction is straight up
+    local = (mcp - wrist) @ cropping.rotation_2d(angle)
+    assert local[0] == pytest.approx(0, abs=1e-9) and local[1] == pytest.approx(-40)
+
+
+def test_rotated_crop_maps_points_both_ways():
+    frame = np.zeros((240, 320, 3), np.uint8)
+    dot = np.array([200.0, 90.0])
+    cv2.circle(frame, (200, 90), 2, (255, 255, 255), -1)
+    centre, side, to_frame = np.array([180.0, 120.0]), 100.0, cropping.rotation_2d(np.radians(30))
+    crop, m = cropping.crop_rotated(frame, centre, side, to_frame, 64)
+    assert crop.shape == (64, 64, 3)
+    gray = crop[:, :, 0].astype(float)
+    ys, xs = np.nonzero(gray > 0.5 * gray.max())
+    peak = np.array([xs.mean(), ys.mean()])
+    back = m[:, :2] @ peak + m[:, 2]
+    assert np.linalg.norm(back - dot) < 1.5  # frame px; one crop px is 1.6 frame px
+    assert np.allclose(m[:, :2] @ np.array([32.0, 32.0]) + m[:, 2], centre)
+
+
+def test_rotated_keypoint_box_unturned_is_the_training_box():
+    kp = np.random.default_rng(1).uniform(50, 150, (21, 2))
+    centre, side, to_frame = cropping.rotated_keypoint_box(kp, 0.0, 1.3)
+    box = cropping.keypoint_box(kp)[0]
+    assert np.allclose(centre, box[:2], atol=1e-4) and side == pytest.approx(1.3 * box[2], rel=1e-5)
+    assert np.allclose(to_frame, np.eye(2))
+
+
+def test_model_config_with_and_without_refiner_round_trips():
+    config = preset("tiny")
+    assert config.landmark is None and ModelConfig.from_dict(config.to_dict()).landmark is None
+    config.landmark = LandmarkConfig(crop_scale=1.4, upright=False)
+    again = ModelConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again.landmark == config.landmark
+    bad = config.to_dict()
+    bad["landmark"]["crop_scale"] = 9
+    with pytest.raises(ValueError, match="crop_scale"):
+        ModelConfig.from_dict(bad)
+    bad["landmark"] = {"crop": 1.3}
+    with pytest.raises(ValueError, match="unknown key"):
+        ModelConfig.from_dict(bad)
+
+
+def _fixed_refiner(points_crop: np.ndarray, presence_logit: float = 10.0) -> LandmarkNet:
+    """A refiner that answers ``points_crop`` ``[21, 2]`` (crop px, user order) and the given
+    presence for any crop."""
+    net = LandmarkNet()
+    with torch.no_grad():
+        net.presence.weight.zero_()
+        net.presence.bias.fill_(presence_logit)
+        net.landmarks.weight.zero_()
+        bias = np.zeros((21, 3), np.float32)
+        bias[:, :2] = points_crop
+        net.landmarks.bias.copy_(torch.from_numpy(bias.reshape(-1)))
+    return net.eval()
+
+
+def test_refiner_folder_saves_loads_and_fails_clearly(tmp_path):
+    config = preset("tiny")
+    config.landmark = LandmarkConfig()
+    nets = build_networks(config)
+    assert isinstance(nets["landmark"], LandmarkNet)
+    folder = save_model(tmp_path / "m", config, nets, dtype=torch.float16)
+    config2, nets2, digests = load_model(folder)
+    assert config2.landmark == config.landmark and "landmark.safetensors" in digests
+    x = torch.rand(1, 3, INPUT_SIZE, INPUT_SIZE) - 0.5
+    with torch.no_grad():
+        a = nets["landmark"].half().float().eval()(x)["landmarks"]
+        b = nets2["landmark"](x)["landmarks"]
+    assert torch.allclose(a, b, atol=1e-3)
+    (folder / "landmark.safetensors").unlink()
+    with pytest.raises(ModelNotFoundError, match="landmark.safetensors is missing"):
+        load_model(folder)
+    (folder / "landmark.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CorruptModelError, match="landmark.safetensors"):
+        load_model(folder)
+
+
+def test_estimator_reports_the_refiners_keypoints_in_the_upright_crop(tmp_path):
+    torch.manual_seed(0)
+    config = preset("tiny")
+    nets = build_networks(config)
+    plain = HandPoseEstimator(config, nets, device="cpu", precision="fp32")
+    # every keypoint 50 crop px straight above the crop's centre: along the hand, towards the fingers
+    up = np.tile(np.array([[INPUT_SIZE / 2, INPUT_SIZE / 2 - 50]], np.float32), (21, 1))
+    refined_config = ModelConfig.from_dict(config.to_dict())
+    refined_config.landmark = LandmarkConfig(crop_scale=1.3)
+    refined = HandPoseEstimator(refined_config, {**nets, "landmark": _fixed_refiner(up)}, device="cpu",
+                                precision="fp32")
+    frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    boxes = [np.array([[80, 60, 64], [50, 40, 52]], np.float32)]
+    before = plain.keypoints_in_boxes([frame], boxes, [["right", "left"]])
+    after = refined.keypoints_in_boxes([frame], boxes, [["right", "left"]])
+    for (kp, conf, xyz), (kp2, conf2, xyz2) in zip(before, after):
+        centre, side, _ = cropping.rotated_keypoint_box(
+            kp, cropping.upright_angle(kp[RHD_WRIST], kp[RHD_MIDDLE_MCP]), 1.3)
+        direction = kp[RHD_MIDDLE_MCP] - kp[RHD_WRIST]
+        direction = direction / np.linalg.norm(direction)
+        expected = centre + direction * 50 * side / INPUT_SIZE
+        assert np.allclose(kp2, expected[None], atol=0.05)
+        # the refiner moves only the 2D keypoints: confidences and 3D come from PoseNet's maps
+        assert np.array_equal(conf, conf2) and np.array_equal(xyz, xyz2)
+
+
+def test_a_crop_the_refiner_sees_no_hand_in_keeps_posenets_keypoints():
+    torch.manual_seed(0)
+    config = preset("tiny")
+    nets = build_networks(config)
+    plain = HandPoseEstimator(config, nets, device="cpu", precision="fp32")
+    refined_config = ModelConfig.from_dict(config.to_dict())
+    refined_config.landmark = LandmarkConfig(min_presence=0.5)
+    centre = np.full((21, 2), INPUT_SIZE / 2, np.float32)
+    frame = np.random.default_rng(1).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    boxes = [np.array([[80, 60, 64]], np.float32)]
+    before = plain.keypoints_in_boxes([frame], boxes, [["right"]])[0][0]
+    for logit, kept in ((-3.0, True), (3.0, False)):  # presence 0.05, 0.95
+        est = HandPoseEstimator(refined_config, {**nets, "landmark": _fixed_refiner(centre, logit)},
+                                device="cpu", precision="fp32")
+        after = est.keypoints_in_boxes([frame], boxes, [["right"]])[0][0]
+        assert np.array_equal(after, before) == kept
