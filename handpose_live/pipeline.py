@@ -298,7 +298,7 @@ class HandPoseEstimator:
                               self._amp, self._memory_format, exclude=exclude)
 
     def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str | None],
-              fallback: list[str], priors: list[float | None] | None = None):
+              fallback: list[str], priors: list[float | None] | None = None, refine: bool = True):
         """PoseNet + lifting for hands; ``boxes[i]`` ``[n_i, 3]`` crop boxes in frame i.
 
         Per hand, its side is ``sides[k]`` when given (the caller's override); otherwise the
@@ -330,7 +330,7 @@ class HandPoseEstimator:
             logit = None if logit is None else (logit[:n] - logit[n:]) / 2
         kp_crop, conf = decode(maps, size)
         kp_frame = cropping.crop_to_frame(kp_crop, all_boxes, size).cpu().numpy()
-        if "landmark" in self.nets:
+        if refine and "landmark" in self.nets:
             hand_frames = [frame for frame, b in zip(frames, boxes) for _ in range(len(b))]
             kp_frame = self._refine(hand_frames, kp_frame)
         p_right = torch.sigmoid(logit.float()).cpu().numpy() if head else None
@@ -355,6 +355,14 @@ class HandPoseEstimator:
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
         return list(zip(kp_frame, conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))
+
+    def _refined(self, hand_frames: list[np.ndarray], outputs: list[tuple]) -> list[tuple]:
+        """``_pose`` outputs (run with ``refine=False``) with the refiner's keypoints, when the
+        model has a refiner: run only on the hands that will be kept, not on every candidate."""
+        if "landmark" not in self.nets or not outputs:
+            return outputs
+        kp = self._refine(hand_frames, np.stack([o[0] for o in outputs]))
+        return [(k,) + tuple(o[1:]) for k, o in zip(kp, outputs)]
 
     def _refine(self, hand_frames: list[np.ndarray], kp_rhd: np.ndarray) -> np.ndarray:
         """The keypoint refiner's 2D keypoints (RHD order, frame px) for hands whose PoseNet
@@ -406,15 +414,22 @@ class HandPoseEstimator:
             for r, box in zip(regions, b):
                 hand_sides.append(sides[i])
                 meta.append((i, r.side, r.confidence, box))
+        det = self.config.detection
+        outputs = self._pose(frames, boxes, hand_sides, [m[1] for m in meta], refine=False)
+        picked: list[list[tuple]] = [[] for _ in frames]  # (score, meta, output) per frame
+        for m, out in zip(meta, outputs):
+            score = hand_score(m[2], out[1])
+            if score >= det.min_score:
+                picked[m[0]].append((score, m, out))
+        for cands in picked:  # the best max_hands of the examined candidates
+            cands.sort(key=lambda c: -c[0])
+            del cands[det.max_hands:]
+        kept = [c for cands in picked for c in cands]
+        refined = self._refined([frames[m[0]] for _, m, _ in kept], [out for _, _, out in kept])
         results: list[list[Hand]] = [[] for _ in frames]
-        outputs = self._pose(frames, boxes, hand_sides, [m[1] for m in meta])
-        for (i, _, rconf, box), (kp, conf, xyz, side, _) in zip(meta, outputs):
-            hand = self._make_hand(frames[i].shape[:2], side, kp, conf, xyz, rconf, next(self._ids), box[None])
-            if hand.score >= self.config.detection.min_score:
-                results[i].append(hand)
-        for hands in results:  # the best max_hands of the examined candidates
-            hands.sort(key=lambda h: -h.score)
-            del hands[self.config.detection.max_hands:]
+        for (_, (i, _, rconf, box), _), (kp, conf, xyz, side, _) in zip(kept, refined):
+            results[i].append(self._make_hand(frames[i].shape[:2], side, kp, conf, xyz, rconf, next(self._ids),
+                                              box[None]))
         return results
 
     def _process_video_frame(self, frame: np.ndarray, side_hint: str | None):
@@ -427,11 +442,15 @@ class HandPoseEstimator:
         if self._tracks:
             tracks = self._tracks
             outputs = self._pose([frame], [np.stack([t.box for t in tracks])], [side_hint] * len(tracks),
-                                 [t.side for t in tracks], [t.p_right for t in tracks])
-            for t, (kp, conf, xyz, side, p_right) in zip(tracks, outputs):
-                if conf.mean() < det.track_min_confidence:
+                                 [t.side for t in tracks], [t.p_right for t in tracks], refine=False)
+            held = []
+            for t, out in zip(tracks, outputs):
+                if out[1].mean() < det.track_min_confidence:
                     self._lost.append(t)
-                    continue
+                else:
+                    held.append((t, out))
+            refined = self._refined([frame] * len(held), [out for _, out in held])
+            for (t, _), (kp, conf, xyz, side, p_right) in zip(held, refined):
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz,
                                        t.region_confidence, t.track_id, t.box[None])
                 t.box, t.bbox = self._keypoint_box(kp), np.asarray(hand.bbox, np.float32)
@@ -451,14 +470,16 @@ class HandPoseEstimator:
             fresh = [r for r in regions if find_track(r.bbox, kept) < 0]
             fresh = fresh[: det.candidates - len(kept)]
             boxes = self.config.detection.region_box(np.array([r.bbox for r in fresh]).reshape(-1, 4))
-            outputs = self._pose([frame], [boxes], [side_hint] * len(fresh), [r.side for r in fresh])
+            outputs = self._pose([frame], [boxes], [side_hint] * len(fresh), [r.side for r in fresh], refine=False)
             found = []  # (score, region, box, pose) of the candidates that pass, best first
             for r, box, out in zip(fresh, boxes, outputs):
                 score = hand_score(r.confidence, out[1])
                 if score >= det.min_score and out[1].mean() >= det.track_min_confidence:
                     found.append((score, r, box, out))
             found.sort(key=lambda f: -f[0])
-            for _, r, box, (kp, conf, xyz, side, p_right) in found[: det.max_hands - len(kept)]:
+            found = found[: det.max_hands - len(kept)]
+            refined = self._refined([frame] * len(found), [f[3] for f in found])
+            for (_, r, box, _), (kp, conf, xyz, side, p_right) in zip(found, refined):
                 j = find_track(r.bbox, self._lost, reach=LOST_TRACK_REACH)
                 track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz, r.confidence, track_id, box[None])

@@ -41,32 +41,20 @@ WRIST, MIDDLE_MCP = 0, 9  # user order
 
 def upright_angle(kp_user: np.ndarray) -> float:
     """Radians to rotate the image by (counter-clockwise on screen) so that wrist -> middle MCP points up."""
-    d = kp_user[MIDDLE_MCP] - kp_user[WRIST]
-    return float(np.arctan2(d[0], -d[1]))  # 0 when the hand points up (image y down)
+    return cropping.upright_angle(kp_user[WRIST], kp_user[MIDDLE_MCP])
 
 
 def rotated_box(kp_user: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
-    """Crop (centre, side) of the keypoint box in the frame turned by ``angle``, and the 2x2 map
-    from crop offsets to frame offsets."""
-    c, s = np.cos(angle), np.sin(angle)
-    to_frame = np.array([[c, -s], [s, c]])  # columns: the crop's x and y axes in the frame
-    mid = (kp_user.min(0) + kp_user.max(0)) / 2
-    local = (kp_user - mid) @ to_frame  # keypoints in the rotated frame (row vectors)
-    box = cropping.keypoint_box(local[None])[0]
-    centre = mid + box[:2] @ to_frame.T
-    return np.array([centre[0], centre[1], box[2]]), to_frame
+    """Crop (centre x, centre y, side) of the keypoint box in the frame turned by ``angle``, and
+    the 2x2 map from crop offsets to frame offsets (``crop.rotated_keypoint_box``)."""
+    centre, side, to_frame = cropping.rotated_keypoint_box(kp_user, angle)
+    return np.array([centre[0], centre[1], side]), to_frame
 
 
 def crop_rotated(frame_bgr: np.ndarray, box: np.ndarray, to_frame: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """RGB crop ``size`` x ``size`` whose axes are ``to_frame``'s columns; returns it and the 2x3
-    map from crop px to frame px."""
-    step = box[2] / size
-    a = to_frame * step
-    t = box[:2] - a @ np.array([size / 2, size / 2])
-    m = np.hstack([a, t[:, None]])
-    crop = cv2.warpAffine(frame_bgr, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(128, 128, 128))
-    return crop[:, :, ::-1].copy(), m
+    map from crop px to frame px (``crop.crop_rotated``)."""
+    return cropping.crop_rotated(frame_bgr, box[:2], float(box[2]), to_frame, size)
 
 
 def posenet(net, crops_rgb: list[np.ndarray], size: int) -> np.ndarray:
