@@ -73,6 +73,11 @@ class ModelConfig:
     name: str = "unnamed"
     description: str = ""
 
+    def __post_init__(self):
+        if self.poseprior.maps != self.viewpoint.maps:
+            raise ValueError(f"PosePrior and ViewPoint must read the same maps, got {self.poseprior.maps!r} and "
+                             f"{self.viewpoint.maps!r}")
+
     @property
     def lifting_image_channels(self) -> int:
         """PoseNet feature channels the lifting nets read (0: score maps and hand side only)."""

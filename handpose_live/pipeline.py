@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -20,7 +21,7 @@ from .canonical import from_canonical, metric_scale
 from .hand_size import check_palm_length
 from .checkpoint import load_model
 from .hand import Hand
-from .heatmaps import decode
+from .heatmaps import decode, encode
 from .model_config import ModelConfig
 from .frame_check import WORK_MAX_SIDE
 from .preprocess import normalise, validate_frames
@@ -134,6 +135,21 @@ def time_networks(nets: dict, config: ModelConfig, device: torch.device, memory_
             if i:
                 times.append(time.perf_counter() - t0)
     return float(np.median(times))
+
+
+@dataclass
+class PoseNetOutput:
+    """PoseNet's reading of N hands: keypoints ``[N, 21, 2]`` (RHD order, frame px) and their
+    confidences ``[N, 21]``, score maps ``[N, 21, m, m]``, image features (or None), crop boxes
+    ``[N, 3]``, the side chosen for each hand and P(right)."""
+
+    keypoints: np.ndarray
+    confidence: np.ndarray
+    maps: torch.Tensor
+    image: torch.Tensor | None
+    boxes: torch.Tensor
+    sides: list[str]
+    p_right: list[float]
 
 
 class HandPoseEstimator:
@@ -298,18 +314,27 @@ class HandPoseEstimator:
                               self._amp, self._memory_format, exclude=exclude)
 
     def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str | None],
-              fallback: list[str], priors: list[float | None] | None = None, refine: bool = True):
-        """PoseNet + lifting for hands; ``boxes[i]`` ``[n_i, 3]`` crop boxes in frame i.
+              fallback: list[str], priors: list[float | None] | None = None):
+        """PoseNet, the keypoint refiner and lifting for every hand; ``boxes[i]`` ``[n_i, 3]``
+        crop boxes in frame i (``_posenet`` and ``_finish``). Returns per hand:
+        (keypoints_2d RHD [21,2] frame px, confidence [21], xyz RHD [21,3] m, side, P(right))."""
+        poses = self._posenet(frames, boxes, sides, fallback, priors)
+        if poses is None:
+            return []
+        hand_frames = [frame for frame, b in zip(frames, boxes) for _ in range(len(b))]
+        return self._finish(hand_frames, poses, list(range(len(hand_frames))))
+
+    def _posenet(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str | None],
+                 fallback: list[str], priors: list[float | None] | None = None) -> PoseNetOutput | None:
+        """PoseNet on each hand's crop (``boxes[i]`` ``[n_i, 3]`` in frame i); None without hands.
 
         Per hand, its side is ``sides[k]`` when given (the caller's override); otherwise the
         PoseNet side head's P(right), averaged with ``priors[k]`` (a track's running estimate) when
-        there is one; without a side head, ``fallback[k]`` (the segmentation's vote).
-        Returns per hand: (keypoints_2d RHD [21,2] frame px, confidence [21], xyz RHD [21,3] m,
-        side, P(right))."""
+        there is one; without a side head, ``fallback[k]`` (the segmentation's vote)."""
         size = self.config.posenet.input_size
         crops = [cropping.crop_frame(frame, b, size) for frame, b in zip(frames, boxes) if len(b)]
         if not crops:
-            return []
+            return None
         all_boxes = torch.as_tensor(np.concatenate([b for b in boxes if len(b)]), device=self._device)
         rgb = torch.from_numpy(np.concatenate(crops)).to(self._device)
         x = normalise(rgb.permute(0, 3, 1, 2)).contiguous(memory_format=self._memory_format)
@@ -330,9 +355,6 @@ class HandPoseEstimator:
             logit = None if logit is None else (logit[:n] - logit[n:]) / 2
         kp_crop, conf = decode(maps, size)
         kp_frame = cropping.crop_to_frame(kp_crop, all_boxes, size).cpu().numpy()
-        if refine and "landmark" in self.nets:
-            hand_frames = [frame for frame, b in zip(frames, boxes) for _ in range(len(b))]
-            kp_frame = self._refine(hand_frames, kp_frame)
         p_right = torch.sigmoid(logit.float()).cpu().numpy() if head else None
         chosen, probs = [], []
         for k, (given, fall) in enumerate(zip(sides, fallback)):
@@ -346,28 +368,43 @@ class HandPoseEstimator:
                 p = 1.0 if fall == "right" else 0.0
             chosen.append(given or ("right" if p >= 0.5 else "left"))
             probs.append(p)
-        one_hot = torch.zeros(len(chosen), 2, device=self._device)
+        return PoseNetOutput(kp_frame, conf.cpu().numpy(), maps, image, all_boxes, chosen, probs)
+
+    def _finish(self, hand_frames: list[np.ndarray], poses: PoseNetOutput, idx: list[int]) -> list[tuple]:
+        """The hands ``idx`` of ``poses`` (``hand_frames``: each one's frame) to the end: the
+        keypoint refiner (when the model has one) and the lifting nets, run only on these — image
+        and video modes pass only the hands they will keep. Returns per hand: (keypoints_2d RHD
+        [21,2] frame px, confidence [21], xyz RHD [21,3] m, side, P(right))."""
+        if not idx:
+            return []
+        kp = poses.keypoints[idx]
+        if "landmark" in self.nets:
+            kp = self._refine(hand_frames, kp)
+        sel = torch.as_tensor(idx, device=self._device)
+        boxes = poses.boxes[sel]
+        if self.config.poseprior.maps == "keypoints":  # maps drawn from the reported keypoints
+            size = self.config.posenet.input_size
+            kp_crop = cropping.frame_to_crop(torch.from_numpy(kp).to(boxes), boxes, size)
+            maps = encode(kp_crop, torch.ones(kp_crop.shape[:2], dtype=torch.bool, device=self._device), size,
+                          poses.maps.shape[-1])
+        else:
+            maps = poses.maps[sel]
+        chosen = [poses.sides[k] for k in idx]
+        one_hot = torch.zeros(len(idx), 2, device=self._device)
         is_right = torch.tensor([s == "right" for s in chosen], device=self._device)
-        one_hot[torch.arange(len(chosen)), is_right.long()] = 1.0
-        inputs = (maps, one_hot, image) if reads_image else (maps, one_hot)
+        one_hot[torch.arange(len(idx)), is_right.long()] = 1.0
+        inputs = (maps, one_hot) if poses.image is None else (maps, one_hot, poses.image[sel])
         canonical = self.nets["poseprior"](*inputs)
         rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](*inputs))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
-        return list(zip(kp_frame, conf.cpu().numpy(), xyz.cpu().numpy(), chosen, probs))
-
-    def _refined(self, hand_frames: list[np.ndarray], outputs: list[tuple]) -> list[tuple]:
-        """``_pose`` outputs (run with ``refine=False``) with the refiner's keypoints, when the
-        model has a refiner: run only on the hands that will be kept, not on every candidate."""
-        if "landmark" not in self.nets or not outputs:
-            return outputs
-        kp = self._refine(hand_frames, np.stack([o[0] for o in outputs]))
-        return [(k,) + tuple(o[1:]) for k, o in zip(kp, outputs)]
+        return list(zip(kp, poses.confidence[idx], xyz.cpu().numpy(), chosen, [poses.p_right[k] for k in idx]))
 
     def _refine(self, hand_frames: list[np.ndarray], kp_rhd: np.ndarray) -> np.ndarray:
         """The keypoint refiner's 2D keypoints (RHD order, frame px) for hands whose PoseNet
         keypoints are ``kp_rhd`` ``[N, 21, 2]``: each hand's upright crop (from those keypoints'
-        box, ``LandmarkConfig.crop_scale``) through the landmark network, mapped back."""
+        box, ``LandmarkConfig.crop_scale``) through the landmark network, mapped back; a hand
+        whose crop the network sees no hand in (presence < ``min_presence``) keeps ``kp_rhd``."""
         cfg = self.config.landmark
         crops, maps = [], []
         for frame, kp in zip(hand_frames, kp_rhd):
@@ -415,19 +452,22 @@ class HandPoseEstimator:
                 hand_sides.append(sides[i])
                 meta.append((i, r.side, r.confidence, box))
         det = self.config.detection
-        outputs = self._pose(frames, boxes, hand_sides, [m[1] for m in meta], refine=False)
-        picked: list[list[tuple]] = [[] for _ in frames]  # (score, meta, output) per frame
-        for m, out in zip(meta, outputs):
-            score = hand_score(m[2], out[1])
+        results: list[list[Hand]] = [[] for _ in frames]
+        poses = self._posenet(frames, boxes, hand_sides, [m[1] for m in meta])
+        if poses is None:
+            return results
+        picked: list[list[tuple]] = [[] for _ in frames]  # (score, candidate) per frame
+        for k, m in enumerate(meta):
+            score = hand_score(m[2], poses.confidence[k])
             if score >= det.min_score:
-                picked[m[0]].append((score, m, out))
+                picked[m[0]].append((score, k))
         for cands in picked:  # the best max_hands of the examined candidates
             cands.sort(key=lambda c: -c[0])
             del cands[det.max_hands:]
-        kept = [c for cands in picked for c in cands]
-        refined = self._refined([frames[m[0]] for _, m, _ in kept], [out for _, _, out in kept])
-        results: list[list[Hand]] = [[] for _ in frames]
-        for (_, (i, _, rconf, box), _), (kp, conf, xyz, side, _) in zip(kept, refined):
+        kept = [k for cands in picked for _, k in cands]
+        outputs = self._finish([frames[meta[k][0]] for k in kept], poses, kept)
+        for k, (kp, conf, xyz, side, _) in zip(kept, outputs):
+            i, _, rconf, box = meta[k]
             results[i].append(self._make_hand(frames[i].shape[:2], side, kp, conf, xyz, rconf, next(self._ids),
                                               box[None]))
         return results
@@ -441,16 +481,17 @@ class HandPoseEstimator:
         kept: list[Track] = []
         if self._tracks:
             tracks = self._tracks
-            outputs = self._pose([frame], [np.stack([t.box for t in tracks])], [side_hint] * len(tracks),
-                                 [t.side for t in tracks], [t.p_right for t in tracks], refine=False)
+            poses = self._posenet([frame], [np.stack([t.box for t in tracks])], [side_hint] * len(tracks),
+                                  [t.side for t in tracks], [t.p_right for t in tracks])
             held = []
-            for t, out in zip(tracks, outputs):
-                if out[1].mean() < det.track_min_confidence:
+            for k, t in enumerate(tracks):
+                if poses.confidence[k].mean() < det.track_min_confidence:
                     self._lost.append(t)
                 else:
-                    held.append((t, out))
-            refined = self._refined([frame] * len(held), [out for _, out in held])
-            for (t, _), (kp, conf, xyz, side, p_right) in zip(held, refined):
+                    held.append(k)
+            outputs = self._finish([frame] * len(held), poses, held)
+            for k, (kp, conf, xyz, side, p_right) in zip(held, outputs):
+                t = tracks[k]
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz,
                                        t.region_confidence, t.track_id, t.box[None])
                 t.box, t.bbox = self._keypoint_box(kp), np.asarray(hand.bbox, np.float32)
@@ -470,16 +511,18 @@ class HandPoseEstimator:
             fresh = [r for r in regions if find_track(r.bbox, kept) < 0]
             fresh = fresh[: det.candidates - len(kept)]
             boxes = self.config.detection.region_box(np.array([r.bbox for r in fresh]).reshape(-1, 4))
-            outputs = self._pose([frame], [boxes], [side_hint] * len(fresh), [r.side for r in fresh], refine=False)
-            found = []  # (score, region, box, pose) of the candidates that pass, best first
-            for r, box, out in zip(fresh, boxes, outputs):
-                score = hand_score(r.confidence, out[1])
-                if score >= det.min_score and out[1].mean() >= det.track_min_confidence:
-                    found.append((score, r, box, out))
+            poses = self._posenet([frame], [boxes], [side_hint] * len(fresh), [r.side for r in fresh])
+            found = []  # (score, candidate) of the candidates that pass, best first
+            for k, r in enumerate(fresh):
+                conf = poses.confidence[k]
+                score = hand_score(r.confidence, conf)
+                if score >= det.min_score and conf.mean() >= det.track_min_confidence:
+                    found.append((score, k))
             found.sort(key=lambda f: -f[0])
-            found = found[: det.max_hands - len(kept)]
-            refined = self._refined([frame] * len(found), [f[3] for f in found])
-            for (_, r, box, _), (kp, conf, xyz, side, p_right) in zip(found, refined):
+            found = [k for _, k in found[: det.max_hands - len(kept)]]
+            outputs = self._finish([frame] * len(found), poses, found)
+            for k, (kp, conf, xyz, side, p_right) in zip(found, outputs):
+                r, box = fresh[k], boxes[k]
                 j = find_track(r.bbox, self._lost, reach=LOST_TRACK_REACH)
                 track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz, r.confidence, track_id, box[None])

@@ -141,3 +141,33 @@ def test_a_crop_the_refiner_sees_no_hand_in_keeps_posenets_keypoints():
                                 device="cpu", precision="fp32")
         after = est.keypoints_in_boxes([frame], boxes, [["right"]])[0][0]
         assert np.array_equal(after, before) == kept
+
+
+def test_lifting_on_drawn_maps_reads_the_reported_keypoints():
+    """A model whose lifting nets read maps drawn from keypoints (``LiftingConfig.maps``) gives
+    PosePrior the maps ``heatmaps.encode`` draws from the refiner's keypoints in PoseNet's crop."""
+    from handpose_live.heatmaps import encode
+
+    torch.manual_seed(0)
+    config = preset("tiny")
+    config.poseprior.maps = config.viewpoint.maps = "keypoints"
+    config.landmark = LandmarkConfig()
+    up = np.tile(np.array([[INPUT_SIZE / 2, INPUT_SIZE / 2 - 40]], np.float32), (21, 1))
+    up[:, 0] += np.arange(21) * 3  # spread along x so every keypoint has its own peak
+    nets = {**build_networks(config), "landmark": _fixed_refiner(up)}
+    est = HandPoseEstimator(config, nets, device="cpu", precision="fp32")
+    seen = []
+    prior = est.nets["poseprior"]
+    forward = prior.forward
+    prior.forward = lambda maps, *rest: seen.append(maps.clone()) or forward(maps, *rest)
+    frame = np.random.default_rng(2).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    box = np.array([[80, 60, 64]], np.float32)
+    kp, _, _ = est.keypoints_in_boxes([frame], [box], [["right"]])[0]
+    size = config.posenet.input_size
+    kp_crop = cropping.frame_to_crop(torch.from_numpy(kp)[None], torch.from_numpy(box), size)
+    expected = encode(kp_crop, torch.ones(1, 21, dtype=torch.bool), size, seen[0].shape[-1])
+    assert torch.allclose(seen[0], expected, atol=1e-5)
+    with pytest.raises(ValueError, match="same maps"):
+        bad = preset("tiny")
+        bad.viewpoint.maps = "keypoints"
+        ModelConfig.from_dict(bad.to_dict())

@@ -199,3 +199,37 @@ def test_overfit_a_fixed_batch(stage, lr, factor):
         opt.step()
         losses.append(loss.item())
     assert losses[0] / losses[-1] > factor, losses[::10]
+
+
+def test_lifting_on_maps_drawn_from_keypoints_trains_and_exports(trained, tmp_path):
+    """--lifting-maps keypoints: the nets train on maps drawn from the labels beside PoseNet's
+    image features, the choice travels in the config, and the exported model runs and evaluates."""
+    common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128",
+              "--out", str(tmp_path), "--iters", "2"]
+    assert train.main(["--stage", "lifting", "--posenet", str(trained / "posenet/last.pt"), "--image-features",
+                       "--lifting-maps", "keypoints", *common]) == 0
+    state = checkpoints.load(tmp_path / "lifting" / "last.pt")
+    assert state["config"]["poseprior"]["maps"] == state["config"]["viewpoint"]["maps"] == "keypoints"
+    model = tmp_path / "model"
+    assert export.main(["--handseg", str(trained / "handseg/last.pt"), "--posenet", str(trained / "posenet/last.pt"),
+                        "--lifting", str(tmp_path / "lifting/last.pt"), "--out", str(model), "--name", "drawn"]) == 0
+    assert HandPoseEstimator.from_pretrained(model, device="cpu").config.poseprior.maps == "keypoints"
+    assert evaluate.main(["--model", str(model), "--data", "render", "--n", "2", "--image-size", "128",
+                          "--out", str(tmp_path / "eval"), "--device", "cpu"]) == 0
+
+
+def test_drawn_lifting_maps_sit_in_the_crops_posenet_reads():
+    """In ``lifting_step`` with drawn maps, each map's peak lies where the labelled keypoint falls
+    in the crop PoseNet's image features come from (one set of boxes for both)."""
+    config = preset("tiny")
+    config.poseprior.maps = config.viewpoint.maps = "keypoints"
+    gen = torch.Generator().manual_seed(0)
+    kp = torch.tensor([[[30.0 + 2 * k, 40.0 + k] for k in range(21)]])
+    batch = {"keypoints_2d": kp, "visible": torch.ones(1, 21, dtype=torch.bool)}
+    boxes = torch.tensor([[60.0, 55.0, 80.0]])
+    maps = stages.ground_truth_maps(batch, config, stages.CropNoise(), None, gen, boxes=boxes)
+    size, m = config.posenet.input_size, config.posenet.map_size
+    peak = maps[0].flatten(1).argmax(1)
+    cells = torch.stack([peak % m, peak // m], 1).float()
+    expected = ((kp[0] - boxes[0, :2]) * size / boxes[0, 2] + size / 2) * m / size
+    assert (cells - expected).abs().max() <= 1.0

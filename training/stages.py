@@ -153,13 +153,15 @@ class MapNoise:
 
 
 def ground_truth_maps(batch, config: ModelConfig, noise: CropNoise | None, map_noise: MapNoise | None,
-                      generator=None) -> torch.Tensor:
+                      generator=None, boxes: torch.Tensor | None = None) -> torch.Tensor:
     """Score maps drawn from the labelled keypoints (every keypoint gets one, occluded or not: the
-    prior must place them all), with ``map_noise`` when given."""
+    prior must place them all), with ``map_noise`` when given; in ``boxes`` when given (else
+    boxes drawn as the run time makes them, with ``noise``)."""
     size, m = config.posenet.input_size, config.posenet.map_size
     kp = batch["keypoints_2d"].float()
-    boxes = targets.runtime_crop_boxes(kp, batch["visible"].bool(), noise.centre if noise else 0.0,
-                                       noise.scale if noise else (1.0, 1.0), generator)
+    if boxes is None:
+        boxes = targets.runtime_crop_boxes(kp, batch["visible"].bool(), noise.centre if noise else 0.0,
+                                           noise.scale if noise else (1.0, 1.0), generator)
     kp_crop = cropping.frame_to_crop(kp, boxes, size)
     keep = torch.ones(kp.shape[:2], dtype=torch.bool)
     if map_noise is not None:
@@ -172,21 +174,30 @@ def ground_truth_maps(batch, config: ModelConfig, noise: CropNoise | None, map_n
 def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, noise=CropNoise(),
                  generator=None, map_noise: MapNoise | None = MapNoise()) -> dict:
     """Lifting from ground-truth maps (the paper; ``map_noise`` makes them look like PoseNet's) or,
-    with ``posenet``, from its predicted maps of every sample with an image (samples of
+    with ``posenet``, from its predicted maps of every sample with an image — unless the lifting
+    nets read maps drawn from keypoints (``LiftingConfig.maps``), when every sample keeps the drawn
+    maps and PoseNet gives only the image features, from the same crops (samples of
     keypoint-only sources, ``keypoints_only``, keep ground-truth maps, and read zero image
     features when the lifting nets read PoseNet's features). Pseudo-labelled 3D
     (``is_pseudo_label``) gets the robust loss."""
     has3d = batch["has_3d"].bool()
-    maps = ground_truth_maps(batch, config, noise, map_noise, generator)
+    drawn = config.poseprior.maps == "keypoints"
+    boxes = None
+    if drawn:  # maps drawn from the labels in the very crops PoseNet's features come from
+        boxes = targets.runtime_crop_boxes(batch["keypoints_2d"].float(), batch["visible"].bool(),
+                                           noise.centre if noise else 0.0, noise.scale if noise else (1.0, 1.0),
+                                           generator)
+    maps = ground_truth_maps(batch, config, noise, map_noise, generator, boxes=boxes)
     image = None
     if posenet is not None:
         with_image = ~batch["keypoints_only"].bool() if "keypoints_only" in batch else torch.ones_like(has3d)
         reads_image = config.lifting_image_channels > 0
-        if with_image.any():
-            crops = posenet_crops(batch, config, noise, generator)[0][with_image]
+        if with_image.any() and (reads_image or not drawn):
+            crops = posenet_crops(batch, config, noise, generator, boxes=boxes)[0][with_image]
             with torch.no_grad():
                 out = posenet(crops.to(device), features=True) if reads_image else posenet(crops.to(device))
-            maps[with_image] = (out[0] if reads_image else out)[-1].float().to(maps.device)
+            if not drawn:
+                maps[with_image] = (out[0] if reads_image else out)[-1].float().to(maps.device)
             if reads_image:  # samples without an image (keypoint-only sources) read zero features
                 feats = out[1].float()
                 image = torch.zeros((len(maps), *feats.shape[1:]), device=feats.device)

@@ -75,6 +75,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "lifting: the PoseNet encoder whose map size the lifting nets are trained for")
     ap.add_argument("--rotation", choices=("axis_angle", "6d"), default=None,
                     help="lifting: ViewPoint's rotation output (default: the preset's or --init's; paper: axis_angle)")
+    ap.add_argument("--lifting-maps", choices=("posenet", "keypoints"), default=None,
+                    help="lifting: the score maps PosePrior and ViewPoint read — PoseNet's (the paper; with "
+                         "--posenet) or maps drawn from the 2D keypoints (the labels under map noise here; the "
+                         "reported keypoints at run time) beside PoseNet's image features (default: the preset's "
+                         "or --init's)")
     ap.add_argument("--image-features", action="store_true",
                     help="lifting: PosePrior and ViewPoint also read PoseNet's deepest image features "
                          "(ours, not the paper's; needs --posenet)")
@@ -147,6 +152,8 @@ def apply_overrides(config: ModelConfig, args) -> None:
         section = config.handsegnet if args.stage == "handseg" else config.posenet
         section.encoder = args.encoder
         section.__post_init__()  # the encoder may need another input-size multiple
+    if getattr(args, "lifting_maps", None) is not None:
+        config.poseprior.maps = config.viewpoint.maps = args.lifting_maps
     if getattr(args, "crop_size", None) is not None:
         config.posenet.input_size = args.crop_size
         config.posenet.__post_init__()  # a multiple of the encoder's stride

@@ -14,6 +14,7 @@ from .layers import LEAKY_SLOPE, conv, scaled
 
 
 ROTATIONS = ("axis_angle", "6d")
+MAP_SOURCES = ("posenet", "keypoints")
 IMAGE_WIDTH, IMAGE_GRID = 32, 4  # image features: 1x1 conv to 32 channels, pooled to a 4x4 grid
 
 
@@ -25,12 +26,17 @@ class LiftingConfig:
     rows of the matrix, made orthonormal; continuous, Zhou et al., CVPR 2019).
     ``image_channels`` (ours, not the paper's; 0 = off): the net also reads PoseNet's deepest
     image features (``PoseNet.forward(..., features=True)``, this many channels), which see what
-    score maps cannot (palm or back, which fingers lie nearer), squeezed to a coarse grid."""
+    score maps cannot (palm or back, which fingers lie nearer), squeezed to a coarse grid.
+    ``maps`` (ours): the score maps the nets read at run time — ``"posenet"``, PoseNet's own (the
+    paper), or ``"keypoints"``, maps drawn (``heatmaps.encode``) from the hand's reported 2D
+    keypoints (the keypoint refiner's, where the model has one) in PoseNet's crop; training draws
+    them from the labels with map noise (``training.train --lifting-maps``)."""
 
     width: float = 1.0
     input_size: int = 32
     rotation: str = "axis_angle"
     image_channels: int = 0
+    maps: str = "posenet"
 
     def __post_init__(self):
         self.input_size = int(self.input_size)
@@ -39,6 +45,8 @@ class LiftingConfig:
         if self.rotation not in ROTATIONS:
             raise ValueError(f"lifting rotation must be one of {ROTATIONS}, got {self.rotation!r}")
         self.image_channels = int(self.image_channels)
+        if self.maps not in MAP_SOURCES:
+            raise ValueError(f"lifting maps must be one of {MAP_SOURCES}, got {self.maps!r}")
         if self.image_channels < 0:
             raise ValueError(f"lifting image_channels must be >= 0, got {self.image_channels}")
 
