@@ -523,7 +523,9 @@ class HandPoseEstimator:
             outputs = self._finish([frame] * len(found), poses, found)
             for k, (kp, conf, xyz, side, p_right) in zip(found, outputs):
                 r, box = fresh[k], boxes[k]
-                j = find_track(r.bbox, self._lost, reach=LOST_TRACK_REACH)
+                # a lost track's last window may have shrunk with the keypoints that lost it: the
+                # window is taken at least as wide as the new hand's own crop box
+                j = find_track(r.bbox, self._lost, reach=LOST_TRACK_REACH, min_side=float(box[2]))
                 track_id = self._lost.pop(j).track_id if j >= 0 else next(self._ids)
                 hand = self._make_hand(frame.shape[:2], side, kp, conf, xyz, r.confidence, track_id, box[None])
                 kept.append(Track(track_id, side, self._keypoint_box(kp), np.asarray(hand.bbox, np.float32),

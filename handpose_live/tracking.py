@@ -38,14 +38,15 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def find_track(bbox: np.ndarray, tracks: list[Track], reach: float = 1.0) -> int:
+def find_track(bbox: np.ndarray, tracks: list[Track], reach: float = 1.0, min_side: float = 0.0) -> int:
     """Index of the track that ``bbox`` (x0, y0, x1, y1) belongs to, else -1: the tracks whose
-    next crop window, scaled by ``reach`` about its centre, contains the box centre; best IoU with
-    their last keypoint bbox first, then the nearest window centre."""
+    next crop window, at least ``min_side`` wide and scaled by ``reach`` about its centre,
+    contains the box centre; best IoU with their last keypoint bbox first, then the nearest
+    window centre."""
     cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
     best, best_key = -1, None
     for i, t in enumerate(tracks):
-        half = reach * t.box[2] / 2
+        half = reach * max(float(t.box[2]), min_side) / 2
         if abs(cx - t.box[0]) <= half and abs(cy - t.box[1]) <= half:
             key = (iou(bbox, t.bbox), -float(np.hypot(cx - t.box[0], cy - t.box[1])))
             if best_key is None or key > best_key:

@@ -399,6 +399,20 @@ def test_find_track_reach_and_nearest_first():
     assert find_track(moved, [track, near], reach=2.0) == 1  # no overlap with either: the nearer
 
 
+def test_a_lost_track_whose_window_shrank_still_takes_its_hand_back():
+    """A track lost after its keypoints bunched has a small last window; the hand found again
+    (with a crop box of its real size) takes the id back when it lies within the reach of a
+    window at least that wide — but not one far away."""
+    from handpose_live.tracking import Track, find_track
+
+    shrunk = Track(3, "right", np.array([100.0, 100.0, 52.0]), np.array([90.0, 90.0, 110.0, 110.0]), 0.9)
+    found = np.array([120.0, 50.0, 220.0, 150.0])  # centre (170, 100): 70 px away, a 100-px hand
+    assert find_track(found, [shrunk], reach=2.0) == -1  # 2 x 52 / 2 = 52 px: too far for the shrunk window
+    assert find_track(found, [shrunk], reach=2.0, min_side=125.0) == 0  # 2 x 125 / 2 = 125 px
+    far = np.array([300.0, 50.0, 400.0, 150.0])  # centre 250 px away
+    assert find_track(far, [shrunk], reach=2.0, min_side=125.0) == -1
+
+
 @pytest.mark.parametrize("exclude", [True, False])
 def test_video_mode_finds_a_new_hand_touching_a_tracked_one(monkeypatch, exclude):
     """Segmentation merges two touching hands into one region; the search for new hands leaves the
