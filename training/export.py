@@ -91,8 +91,8 @@ def main(argv=None) -> int:
         print(f"export: the lifting nets read {reads} image-feature channels, the PoseNet gives "
               f"{nets['posenet'].feature_channels}", file=sys.stderr)
         return 2
-    for stage, names in NETWORKS.items():
-        for name in names:
+    for stage in states:  # handseg, posenet, lifting (the refiner comes from --landmark)
+        for name in NETWORKS[stage]:
             nets[name].load_state_dict(states[stage]["networks"][name])
     if landmark_state is not None:
         nets["landmark"].load_state_dict(landmark_state)

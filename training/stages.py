@@ -1,4 +1,5 @@
-"""The three training stages: which networks each trains and its loss on a batch.
+"""The training stages: which networks each trains and its loss on a batch (the paper's three,
+and ``landmark``: the keypoint refiner).
 
 A batch is a dict of tensors collated from samples of ``training/data`` (RHD order, frame px).
 """
@@ -9,11 +10,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from handpose_live import crop as cropping
 from handpose_live.heatmaps import encode
 from handpose_live.model_config import ModelConfig
-from handpose_live.models import HandSegNet, PoseNet, PosePrior, ViewPoint
+from handpose_live.models import HandSegNet, LandmarkConfig, LandmarkNet, PoseNet, PosePrior, ViewPoint
+from handpose_live.models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
+from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user
 from handpose_live.preprocess import letterbox, normalise
 from handpose_live.segmentation import segment_frames
 
@@ -25,13 +29,15 @@ PAPER_SCHEDULE = {
     "handseg": (1e-5, 40_000, (20_000, 30_000)),
     "posenet": (1e-4, 30_000, (10_000, 20_000)),
     "lifting": (1e-5, 80_000, (60_000,)),
+    "landmark": (1e-5, 10_000, (5_000,)),  # ours: a fine-tune of a converted network, not the paper's
 }
 # Default weight of the side head's BCE (~0.69 untrained) against the maps' loss (~0.17-0.25
 # summed over stages). At 0.2 the side loss fell only 0.68 -> 0.62 in 1,400 light-model steps.
 SIDE_LOSS_WEIGHT = 0.5
 SEG_ZOOM = (1.0, 1.6)  # HandSegNet training: random zoom range before letterboxing
 
-NETWORKS = {"handseg": ("handsegnet",), "posenet": ("posenet",), "lifting": ("poseprior", "viewpoint")}
+NETWORKS = {"handseg": ("handsegnet",), "posenet": ("posenet",), "lifting": ("poseprior", "viewpoint"),
+            "landmark": ("landmark",)}
 
 
 @dataclass
@@ -49,7 +55,11 @@ def build(stage: str, config: ModelConfig) -> dict[str, torch.nn.Module]:
         return {"posenet": PoseNet(config.posenet)}
     if stage == "lifting":
         return {"poseprior": PosePrior(config.poseprior), "viewpoint": ViewPoint(config.viewpoint)}
-    raise ValueError(f"unknown stage {stage!r}; choose handseg, posenet or lifting")
+    if stage == "landmark":
+        if config.landmark is None:
+            config.landmark = LandmarkConfig()
+        return {"landmark": LandmarkNet(config.landmark)}
+    raise ValueError(f"unknown stage {stage!r}; choose handseg, posenet, lifting or landmark")
 
 
 def segmentation_inputs(images: np.ndarray, masks: np.ndarray, size_hw: tuple[int, int],
@@ -215,3 +225,74 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
     loss_c, loss_r = lifting_loss(canonical, rotation, canonical_gt.to(device), rotation_gt.to(device),
                                   weight.to(device), robust)
     return {"loss": loss_c + loss_r, "loss_canonical": loss_c, "loss_rotation": loss_r}
+
+
+@dataclass
+class UprightNoise:
+    """The keypoint refiner's crops in training: upright by the label's wrist -> middle-finger
+    base, turned further by a Gaussian of ``angle_deg``, sized ``crop_scale`` x ``scale`` (a
+    uniform draw) of the keypoint box in the turned frame, centre moved by up to ``centre`` of the
+    side — the spread of the crops PoseNet's keypoints give at run time."""
+
+    angle_deg: float = 10.0
+    scale: tuple[float, float] = (0.85, 1.2)
+    centre: float = 0.06
+
+
+def landmark_crops(batch, config: ModelConfig, noise: UprightNoise | None, generator=None):
+    """Upright crops ``[B, 3, 224, 224]`` (our normalisation) and the keypoints in them ``[B, 21,
+    2]`` (crop px, **user order**, what the refiner regresses); hand-free samples get a crop of
+    their marked region at a random angle."""
+    kp = batch["keypoints_2d"].float()
+    b = kp.shape[0]
+    size = LANDMARK_INPUT_SIZE
+    d = kp[:, RHD_MIDDLE_MCP] - kp[:, RHD_WRIST]
+    angle = torch.atan2(d[:, 0], -d[:, 1])
+    has_hand = batch["visible"].bool().any(1)
+    if noise is not None:
+        angle = angle + torch.randn(b, generator=generator) * np.radians(noise.angle_deg)
+    angle = torch.where(has_hand, angle, (torch.rand(b, generator=generator) * 2 - 1) * np.pi)
+    c, s_ = torch.cos(angle), torch.sin(angle)
+    to_frame = torch.stack([torch.stack([c, -s_], -1), torch.stack([s_, c], -1)], -2)  # [B, 2, 2]
+    mid = (kp.amin(1) + kp.amax(1)) / 2
+    local = torch.einsum("bkj,bji->bki", kp - mid[:, None], to_frame)  # the keypoints, turned
+    lo, hi = local.amin(1), local.amax(1)
+    side = ((hi - lo).amax(1) * cropping.CROP_ENLARGE).clamp(cropping.MIN_SIDE_PX, cropping.MAX_SIDE_PX)
+    side = side * config.landmark.crop_scale
+    centre_local = (lo + hi) / 2
+    if noise is not None:
+        lo_s, hi_s = noise.scale
+        side = side * (lo_s + (hi_s - lo_s) * torch.rand(b, generator=generator))
+        centre_local = centre_local + (torch.rand(b, 2, generator=generator) * 2 - 1) * noise.centre * side[:, None]
+    centre = mid + torch.einsum("bij,bj->bi", to_frame, centre_local)
+    images = normalise(batch["image_rgb"].permute(0, 3, 1, 2))  # [B, 3, H, W]
+    h, w = images.shape[-2:]
+    # crop pixel u (centres at integers) -> frame = centre + to_frame @ ((u - size / 2) * side / size)
+    u = torch.arange(size, dtype=torch.float32)
+    grid_u = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1) - size / 2  # [S, S, 2] (x, y)
+    frame_pts = centre[:, None, None] + torch.einsum("bij,yxj->byxi", to_frame, grid_u) * (side / size)[:, None, None, None]
+    norm = torch.stack([(2 * frame_pts[..., 0] + 1) / w - 1, (2 * frame_pts[..., 1] + 1) / h - 1], -1)
+    crops = F.grid_sample(images, norm, mode="bilinear", padding_mode="zeros", align_corners=False)
+    kp_crop = torch.einsum("bkj,bji->bki", kp - centre[:, None], to_frame) * (size / side)[:, None, None] + size / 2
+    return crops, rhd_to_user(kp_crop)
+
+
+def landmark_step(nets, batch, config: ModelConfig, rng, device, noise=UprightNoise(), generator=None) -> dict:
+    """The keypoint refiner's loss: the 21 regressed keypoints against the labels' in its upright
+    crop (Huber on crop px / 224: every keypoint, occluded ones too, as MediaPipe's labels and the
+    renders give them; pseudo-labels count like exact ones), and hand presence (BCE: 1 on a hand,
+    0 on a hand-free or mined-negative sample)."""
+    crops, kp = landmark_crops(batch, config, noise, generator)
+    out = nets["landmark"](crops.to(device))
+    weight = batch["weight"].float().to(device)
+    is_hand = batch["visible"].bool().any(1)
+    if "is_negative" in batch:
+        is_hand = is_hand & ~batch["is_negative"].bool()
+    is_hand = is_hand.to(device)
+    err = F.huber_loss(out["landmarks"][..., :2] / LANDMARK_INPUT_SIZE, kp.to(device) / LANDMARK_INPUT_SIZE,
+                       reduction="none", delta=0.05).sum(-1).mean(-1)
+    hand_w = weight * is_hand.float()
+    loss_kp = (err * hand_w).sum() / hand_w.sum().clamp_min(1e-6)
+    loss_presence = (F.binary_cross_entropy_with_logits(out["presence"].float(), is_hand.float(), reduction="none")
+                     * weight).sum() / weight.sum().clamp_min(1e-6)
+    return {"loss": loss_kp + 0.1 * loss_presence, "loss_keypoints": loss_kp, "loss_presence": loss_presence}

@@ -250,16 +250,24 @@ def main(argv=None) -> int:
     elif args.init:
         init = checkpoints.load(args.init)
         config = ModelConfig.from_dict(init["config"])
-        config.landmark = None  # a stage checkpoint never holds the keypoint refiner (training.export adds it)
+        if args.stage != "landmark":  # only the refiner's own stage carries it (training.export adds it)
+            config.landmark = None
         apply_overrides(config, args)
         nets = stages.build(args.stage, config)
         for k, net in nets.items():
+            if k not in init["networks"]:
+                raise SystemExit(f"--init {args.init} has no {k} network" +
+                                 (" (start the refiner with --pretrained instead)" if k == "landmark" else ""))
             load_matching(net, init["networks"][k], k)
         if args.pretrained:  # layers the checkpoint lacks (a deeper encoder) from the start
-            if args.stage == "lifting":
-                raise SystemExit("--pretrained applies to --stage posenet and handseg")
+            if args.stage in ("lifting", "landmark"):
+                raise SystemExit("--pretrained with --init applies to --stage posenet and handseg")
             name = stages.NETWORKS[args.stage][0]
             load_pretrained_encoder(nets[name], getattr(config, name).encoder, init["networks"][name])
+    elif args.pretrained and args.stage == "landmark":  # the whole converted network
+        from .pretrained.mediapipe_landmark import landmark_state_dict
+
+        nets["landmark"].load_state_dict(landmark_state_dict())
     elif args.pretrained:
         if args.stage == "lifting":
             raise SystemExit("--pretrained applies to --stage posenet and handseg")
@@ -312,7 +320,8 @@ def main(argv=None) -> int:
     if args.amp == "bf16" or (args.amp == "auto" and (device.type == "cuda" or native_bf16())):
         amp = torch.autocast(device.type, dtype=torch.bfloat16)
     log = CurveLog(out / "curves.csv") if rank == 0 else None
-    step_fn = {"handseg": stages.handseg_step, "posenet": stages.posenet_step, "lifting": stages.lifting_step}
+    step_fn = {"handseg": stages.handseg_step, "posenet": stages.posenet_step, "lifting": stages.lifting_step,
+               "landmark": stages.landmark_step}
     running: dict[str, list[float]] = {}
     t0 = time.time()
     bar = tqdm(total=args.iters, initial=start, desc=f"{args.stage}", disable=rank != 0, dynamic_ncols=True)
