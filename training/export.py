@@ -79,9 +79,8 @@ def main(argv=None) -> int:
     if args.landmark is not None:
         try:
             config.landmark, landmark_state = _landmark(args.landmark)
-            if args.landmark_scale is not None:
-                config.landmark.crop_scale = args.landmark_scale
-                LandmarkConfig(**dataclasses.asdict(config.landmark))  # validates
+            if args.landmark_scale is not None:  # replace() runs the config's own checks
+                config.landmark = dataclasses.replace(config.landmark, crop_scale=args.landmark_scale)
         except (FileNotFoundError, ValueError, RuntimeError) as e:
             print(f"export: --landmark {args.landmark}: {e}", file=sys.stderr)
             return 2

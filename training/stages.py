@@ -242,38 +242,41 @@ class UprightNoise:
 def landmark_crops(batch, config: ModelConfig, noise: UprightNoise | None, generator=None):
     """Upright crops ``[B, 3, 224, 224]`` (our normalisation) and the keypoints in them ``[B, 21,
     2]`` (crop px, **user order**, what the refiner regresses); hand-free samples get a crop of
-    their marked region at a random angle."""
+    their marked region at a random angle. The boxes are the run time's
+    (``crop.upright_angle``, ``crop.rotated_keypoint_box``, ``crop.rotated_crop_map``) from the
+    labels, with ``noise`` on the angle, side and centre."""
     kp = batch["keypoints_2d"].float()
     b = kp.shape[0]
     size = LANDMARK_INPUT_SIZE
-    d = kp[:, RHD_MIDDLE_MCP] - kp[:, RHD_WRIST]
-    angle = torch.atan2(d[:, 0], -d[:, 1])
     has_hand = batch["visible"].bool().any(1)
     if noise is not None:
-        angle = angle + torch.randn(b, generator=generator) * np.radians(noise.angle_deg)
-    angle = torch.where(has_hand, angle, (torch.rand(b, generator=generator) * 2 - 1) * np.pi)
-    c, s_ = torch.cos(angle), torch.sin(angle)
-    to_frame = torch.stack([torch.stack([c, -s_], -1), torch.stack([s_, c], -1)], -2)  # [B, 2, 2]
-    mid = (kp.amin(1) + kp.amax(1)) / 2
-    local = torch.einsum("bkj,bji->bki", kp - mid[:, None], to_frame)  # the keypoints, turned
-    lo, hi = local.amin(1), local.amax(1)
-    side = ((hi - lo).amax(1) * cropping.CROP_ENLARGE).clamp(cropping.MIN_SIDE_PX, cropping.MAX_SIDE_PX)
-    side = side * config.landmark.crop_scale
-    centre_local = (lo + hi) / 2
+        turn = torch.randn(b, generator=generator) * np.radians(noise.angle_deg)
+    random_angle = (torch.rand(b, generator=generator) * 2 - 1) * np.pi
     if noise is not None:
         lo_s, hi_s = noise.scale
-        side = side * (lo_s + (hi_s - lo_s) * torch.rand(b, generator=generator))
-        centre_local = centre_local + (torch.rand(b, 2, generator=generator) * 2 - 1) * noise.centre * side[:, None]
-    centre = mid + torch.einsum("bij,bj->bi", to_frame, centre_local)
+        scale = lo_s + (hi_s - lo_s) * torch.rand(b, generator=generator)
+        shift = (torch.rand(b, 2, generator=generator) * 2 - 1) * noise.centre
+    maps = []
+    for i, p in enumerate(kp.numpy()):
+        if has_hand[i]:
+            angle = cropping.upright_angle(p[RHD_WRIST], p[RHD_MIDDLE_MCP])
+            angle += float(turn[i]) if noise is not None else 0.0
+        else:
+            angle = float(random_angle[i])
+        centre, side, to_frame = cropping.rotated_keypoint_box(p, angle, config.landmark.crop_scale)
+        if noise is not None:
+            side *= float(scale[i])
+            centre = centre + to_frame @ (shift[i].numpy().astype(np.float64) * side)
+        maps.append(cropping.rotated_crop_map(centre, side, to_frame, size))
+    m = torch.from_numpy(np.stack(maps)).float()  # [B, 2, 3]: crop px -> frame px
     images = normalise(batch["image_rgb"].permute(0, 3, 1, 2))  # [B, 3, H, W]
     h, w = images.shape[-2:]
-    # crop pixel u (centres at integers) -> frame = centre + to_frame @ ((u - size / 2) * side / size)
     u = torch.arange(size, dtype=torch.float32)
-    grid_u = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1) - size / 2  # [S, S, 2] (x, y)
-    frame_pts = centre[:, None, None] + torch.einsum("bij,yxj->byxi", to_frame, grid_u) * (side / size)[:, None, None, None]
+    grid_u = torch.stack(torch.meshgrid(u, u, indexing="xy"), -1)  # [S, S, 2] crop px (x, y)
+    frame_pts = torch.einsum("bij,yxj->byxi", m[:, :, :2], grid_u) + m[:, None, None, :, 2]
     norm = torch.stack([(2 * frame_pts[..., 0] + 1) / w - 1, (2 * frame_pts[..., 1] + 1) / h - 1], -1)
     crops = F.grid_sample(images, norm, mode="bilinear", padding_mode="zeros", align_corners=False)
-    kp_crop = torch.einsum("bkj,bji->bki", kp - centre[:, None], to_frame) * (size / side)[:, None, None] + size / 2
+    kp_crop = torch.einsum("bij,bkj->bki", torch.linalg.inv(m[:, :, :2]), kp - m[:, None, :, 2])
     return crops, rhd_to_user(kp_crop)
 
 
