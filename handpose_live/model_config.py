@@ -77,6 +77,10 @@ class ModelConfig:
         if self.poseprior.maps != self.viewpoint.maps:
             raise ValueError(f"PosePrior and ViewPoint must read the same maps, got {self.poseprior.maps!r} and "
                              f"{self.viewpoint.maps!r}")
+        if self.poseprior.world != self.viewpoint.world:
+            raise ValueError("PosePrior and ViewPoint must both read world landmarks or neither")
+        if self.poseprior.world and (self.landmark is None or self.landmark.world != "lifting"):
+            raise ValueError("lifting nets that read world landmarks need a keypoint refiner with world \"lifting\"")
 
     @property
     def lifting_image_channels(self) -> int:

@@ -27,6 +27,7 @@ from .frame_check import WORK_MAX_SIDE
 from .preprocess import normalise, validate_frames
 from .segmentation import segment_frames
 from .models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
+from .models.lifting import world_input
 from .skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user, user_to_rhd
 from .tracking import Track, find_track, tracked_hand_box
 
@@ -373,13 +374,36 @@ class HandPoseEstimator:
     def _finish(self, hand_frames: list[np.ndarray], poses: PoseNetOutput, idx: list[int]) -> list[tuple]:
         """The hands ``idx`` of ``poses`` (``hand_frames``: each one's frame) to the end: the
         keypoint refiner (when the model has one) and the lifting nets, run only on these — image
-        and video modes pass only the hands they will keep. Returns per hand: (keypoints_2d RHD
+        and video modes pass only the hands they will keep. With the refiner's world head as the 3D
+        (``LandmarkConfig.world == "3d"``) a hand it sees takes its 3D from there and skips the
+        lifting nets; with ``"lifting"`` the lifting nets read it. Returns per hand: (keypoints_2d RHD
         [21,2] frame px, confidence [21], xyz RHD [21,3] m, side, P(right))."""
         if not idx:
             return []
         kp = poses.keypoints[idx]
+        world = None
         if "landmark" in self.nets:
-            kp = self._refine(hand_frames, kp)
+            kp, world = self._refine(hand_frames, kp)
+        xyz = [None] * len(idx)
+        direct = self.config.landmark is not None and self.config.landmark.world == "3d"
+        for i, w in enumerate(world if direct else []):
+            if w is not None:  # the refiner's world landmarks, wrist-relative, the palm scaled to the setting
+                w = w - w[RHD_WRIST]
+                xyz[i] = (w * (self.config.palm_length_m / max(float(np.linalg.norm(w[RHD_MIDDLE_MCP])), 1e-4))
+                          ).astype(np.float32)
+        lift = [i for i, v in enumerate(xyz) if v is None]
+        if lift:
+            reads = None if world is None else [world[i] for i in lift]
+            for i, v in zip(lift, self._lift(poses, [idx[i] for i in lift], kp[lift], reads)):
+                xyz[i] = v
+        return list(zip(kp, poses.confidence[idx], xyz, [poses.sides[k] for k in idx],
+                        [poses.p_right[k] for k in idx]))
+
+    def _lift(self, poses: PoseNetOutput, idx: list[int], kp: np.ndarray, world: list | None = None) -> np.ndarray:
+        """PosePrior + ViewPoint on the hands ``idx`` of ``poses`` whose reported keypoints are
+        ``kp`` ``[N, 21, 2]`` (RHD, frame px) and, for nets that read them, whose refiner's world
+        landmarks are ``world`` (per hand ``[21, 3]`` or None): their 3D keypoints ``[N, 21, 3]``
+        (RHD, metres, wrist-relative)."""
         sel = torch.as_tensor(idx, device=self._device)
         boxes = poses.boxes[sel]
         if self.config.poseprior.maps == "keypoints":  # maps drawn from the reported keypoints
@@ -389,22 +413,27 @@ class HandPoseEstimator:
                           poses.maps.shape[-1])
         else:
             maps = poses.maps[sel]
-        chosen = [poses.sides[k] for k in idx]
         one_hot = torch.zeros(len(idx), 2, device=self._device)
-        is_right = torch.tensor([s == "right" for s in chosen], device=self._device)
+        is_right = torch.tensor([poses.sides[k] == "right" for k in idx], device=self._device)
         one_hot[torch.arange(len(idx)), is_right.long()] = 1.0
-        inputs = (maps, one_hot) if poses.image is None else (maps, one_hot, poses.image[sel])
+        inputs = (maps, one_hot, None if poses.image is None else poses.image[sel], None)
+        if self.config.poseprior.world:  # zeros for a hand the refiner saw no hand in (as in training)
+            rows = [np.zeros((21, 3)) if w is None else w for w in (world or [None] * len(idx))]
+            inputs = inputs[:3] + (world_input(torch.as_tensor(np.stack(rows), dtype=torch.float32,
+                                                               device=self._device)),)
         canonical = self.nets["poseprior"](*inputs)
         rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](*inputs))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
-        return list(zip(kp, poses.confidence[idx], xyz.cpu().numpy(), chosen, [poses.p_right[k] for k in idx]))
+        return xyz.cpu().numpy()
 
-    def _refine(self, hand_frames: list[np.ndarray], kp_rhd: np.ndarray) -> np.ndarray:
+    def _refine(self, hand_frames: list[np.ndarray], kp_rhd: np.ndarray) -> tuple[np.ndarray, list | None]:
         """The keypoint refiner's 2D keypoints (RHD order, frame px) for hands whose PoseNet
         keypoints are ``kp_rhd`` ``[N, 21, 2]``: each hand's upright crop (from those keypoints'
         box, ``LandmarkConfig.crop_scale``) through the landmark network, mapped back; a hand
-        whose crop the network sees no hand in (presence < ``min_presence``) keeps ``kp_rhd``."""
+        whose crop the network sees no hand in (presence < ``min_presence``) keeps ``kp_rhd``.
+        Returns ``(keypoints [N, 21, 2], world)``: ``world`` None without the world head, else per
+        hand its world landmarks ``[21, 3]`` (RHD, metres, the frame's axes) or None where unseen."""
         cfg = self.config.landmark
         crops, maps = [], []
         for frame, kp in zip(hand_frames, kp_rhd):
@@ -421,7 +450,13 @@ class HandPoseEstimator:
         seen = torch.sigmoid(res["presence"].float()).cpu().numpy() >= cfg.min_presence
         m = np.stack(maps)
         out = user_to_rhd(np.einsum("nkj,nij->nki", lm, m[:, :, :2]) + m[:, None, :, 2]).astype(np.float32)
-        return np.where(seen[:, None, None], out, kp_rhd)
+        world = None
+        if "world" in res:  # the crop's axes -> the frame's: the crop map's rotation (no scale), z as is
+            rot = m[:, :, :2] / np.sqrt(np.abs(np.linalg.det(m[:, :, :2])))[:, None, None]
+            w = res["world"].float().cpu().numpy().astype(np.float64)
+            w = np.concatenate([np.einsum("nkj,nij->nki", w[..., :2], rot), w[..., 2:]], -1)
+            world = [user_to_rhd(w[i]) if seen[i] else None for i in range(len(w))]
+        return np.where(seen[:, None, None], out, kp_rhd), world
 
     def _make_hand(self, frame_hw, side, kp_rhd, conf_rhd, xyz_rhd, region_conf, track_id, box) -> Hand:
         kp = rhd_to_user(kp_rhd).astype(np.float32)

@@ -181,16 +181,20 @@ def test_deeper_encoder_matches_the_network_to_stride_32(tflite_path, net):
 
 def test_keypoint_refiner_matches_tflite_runtime(tflite_path):
     """``LandmarkNet`` (the keypoint refiner the app runs) with ``landmark_state_dict``'s weights
-    gives the TFLite runtime's landmarks, presence and handedness on our normalisation; stored
-    as fp16 (what a model folder holds) it stays within a pixel."""
-    from handpose_live.models.landmark import LandmarkNet
+    gives the TFLite runtime's landmarks, presence, handedness and world landmarks on our
+    normalisation; stored as fp16 (what a model folder holds) it stays within a pixel. Without
+    the world head (``world`` "off", the models before it) the weights leave that layer out."""
+    from handpose_live.models.landmark import LandmarkConfig, LandmarkNet
     from training.pretrained.mediapipe_landmark import landmark_state_dict
 
-    refiner = LandmarkNet().eval()
+    refiner = LandmarkNet(LandmarkConfig(world="3d")).eval()
     state = landmark_state_dict(tflite_path)
     refiner.load_state_dict(state, strict=True)
+    no_world = landmark_state_dict(tflite_path, world=False)
+    assert set(state) - set(no_world) == {"world.weight", "world.bias"}
+    LandmarkNet().load_state_dict(no_world, strict=True)
     z = _crop_z()
-    (landmarks, presence, handedness, _), _ = _litert(tflite_path, z)
+    (landmarks, presence, handedness, world), _ = _litert(tflite_path, z)
     x = torch.from_numpy(z).permute(0, 3, 1, 2) - 0.5
     with torch.no_grad():
         out = refiner(x)
@@ -198,6 +202,10 @@ def test_keypoint_refiner_matches_tflite_runtime(tflite_path):
     assert err < 1e-2, f"landmarks differ by {err} px"
     assert abs(torch.sigmoid(out["presence"]).item() - presence.item()) < 1e-3
     assert abs(torch.sigmoid(out["handedness"]).item() - handedness.item()) < 1e-3
+    world = np.asarray(world).reshape(1, 63)
+    assert np.abs(world).max() > 0.01  # a hand-sized output (metres), not zeros
+    err = np.abs(out["world"].numpy().reshape(1, 63) - world).max()
+    assert err < 1e-4, f"world landmarks differ by {err} m"
 
     refiner.load_state_dict({k: v.half().float() for k, v in state.items()})
     with torch.no_grad():

@@ -64,11 +64,16 @@ def test_model_config_with_and_without_refiner_round_trips():
         ModelConfig.from_dict(bad)
 
 
-def _fixed_refiner(points_crop: np.ndarray, presence_logit: float = 10.0) -> LandmarkNet:
+def _fixed_refiner(points_crop: np.ndarray, presence_logit: float = 10.0, world: np.ndarray | None = None,
+                   use: str = "3d") -> LandmarkNet:
     """A refiner that answers ``points_crop`` ``[21, 2]`` (crop px, user order) and the given
-    presence for any crop."""
-    net = LandmarkNet()
+    presence for any crop; with ``world`` ``[21, 3]`` (user order, the crop's axes) also those
+    world landmarks (``LandmarkConfig.world = use``)."""
+    net = LandmarkNet(LandmarkConfig(world=use) if world is not None else None)
     with torch.no_grad():
+        if world is not None:
+            net.world.weight.zero_()
+            net.world.bias.copy_(torch.from_numpy(np.asarray(world, np.float32).reshape(-1)))
         net.presence.weight.zero_()
         net.presence.bias.fill_(presence_logit)
         net.landmarks.weight.zero_()
@@ -171,3 +176,100 @@ def test_lifting_on_drawn_maps_reads_the_reported_keypoints():
         bad = preset("tiny")
         bad.viewpoint.maps = "keypoints"
         ModelConfig.from_dict(bad.to_dict())
+
+
+def _world_fixture() -> np.ndarray:
+    """World landmarks ``[21, 3]`` (user order, metres, the crop's axes), all distinct."""
+    k = np.arange(21, dtype=np.float32)[:, None]
+    return np.concatenate([0.004 * k, -0.006 * k + 0.001 * k ** 1.5, 0.002 * np.sin(k)], 1).astype(np.float32)
+
+
+def test_world_3d_reports_the_refiners_world_landmarks_turned_to_the_frame():
+    """``LandmarkConfig(world="3d")``: a hand the refiner sees gets its world landmarks as the 3D,
+    turned from the upright crop's axes to the frame's (x, y by the crop's angle, z as is),
+    wrist-relative, scaled so the wrist -> middle MCP distance is the palm length; a hand it sees
+    no hand in keeps the lifting nets' 3D."""
+    from handpose_live.skeleton import user_to_rhd
+
+    torch.manual_seed(0)
+    config = preset("tiny")
+    nets = build_networks(config)
+    plain = HandPoseEstimator(config, nets, device="cpu", precision="fp32")
+    world = _world_fixture()
+    centre = np.full((21, 2), INPUT_SIZE / 2, np.float32)
+    cfg = ModelConfig.from_dict(config.to_dict())
+    cfg.landmark = LandmarkConfig(world="3d")
+    frame = np.random.default_rng(3).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    boxes = [np.array([[80, 60, 64], [50, 40, 52]], np.float32)]
+    before = plain.keypoints_in_boxes([frame], boxes, [["right", "left"]])
+    est = HandPoseEstimator(cfg, {**nets, "landmark": _fixed_refiner(centre, 10.0, world)}, device="cpu",
+                            precision="fp32")
+    after = est.keypoints_in_boxes([frame], boxes, [["right", "left"]])
+    for (kp, _, _), (_, _, xyz) in zip(before, after):
+        to_frame = cropping.rotation_2d(cropping.upright_angle(kp[RHD_WRIST], kp[RHD_MIDDLE_MCP]))
+        expected = np.concatenate([world[:, :2] @ to_frame.T, world[:, 2:]], 1)
+        expected = user_to_rhd(expected - expected[0])
+        expected *= cfg.palm_length_m / np.linalg.norm(expected[RHD_MIDDLE_MCP])
+        assert np.allclose(xyz, expected, atol=1e-5)
+        assert not np.allclose(to_frame, np.eye(2), atol=0.05)  # the crops are turned: the test can tell
+    est = HandPoseEstimator(cfg, {**nets, "landmark": _fixed_refiner(centre, -10.0, world)}, device="cpu",
+                            precision="fp32")
+    unseen = est.keypoints_in_boxes([frame], boxes, [["right", "left"]])
+    for (_, _, xyz), (_, _, xyz2) in zip(before, unseen):
+        assert np.array_equal(xyz, xyz2)
+
+
+def test_lifting_nets_read_the_refiners_world_landmarks():
+    """Lifting nets with ``LiftingConfig.world`` get ``world_input`` of the refiner's world
+    landmarks turned to the frame (zeros where the refiner sees no hand), and their answer depends
+    on it; a model config that asks for them without a refiner giving them is refused."""
+    from handpose_live.models.lifting import world_input
+    from handpose_live.skeleton import user_to_rhd
+
+    torch.manual_seed(0)
+    config = preset("tiny")
+    config.poseprior.world = config.viewpoint.world = True
+    config.landmark = LandmarkConfig(world="lifting")
+    nets = build_networks(config)
+    world = _world_fixture()
+    centre = np.full((21, 2), INPUT_SIZE / 2, np.float32)
+    frame = np.random.default_rng(4).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    box = [np.array([[80, 60, 64]], np.float32)]
+    results = {}
+    for logit in (10.0, -10.0):
+        est = HandPoseEstimator(config, {**nets, "landmark": _fixed_refiner(centre, logit, world, "lifting")},
+                                device="cpu", precision="fp32")
+        seen, placed = [], []  # the lifting nets' world input; PoseNet's keypoints (they place the crop)
+        prior = est.nets["poseprior"]
+        forward = type(prior).forward.__get__(prior)  # the class's, not a wrapper left by the loop before
+        prior.forward = lambda maps, side, image=None, w=None, f=forward: seen.append(w.clone()) or f(maps, side,
+                                                                                                      image, w)
+        refine = est._refine
+        est._refine = lambda frames, kp_rhd, f=refine: placed.append(kp_rhd[0].copy()) or f(frames, kp_rhd)
+        _, _, xyz = est.keypoints_in_boxes([frame], box, [["right"]])[0]
+        results[logit] = xyz
+        kp = placed[0]
+        if logit > 0:
+            to_frame = cropping.rotation_2d(cropping.upright_angle(kp[RHD_WRIST], kp[RHD_MIDDLE_MCP]))
+            turned = np.concatenate([world[:, :2] @ to_frame.T, world[:, 2:]], 1)
+            expected = world_input(torch.from_numpy(user_to_rhd(turned))[None].float())
+            assert torch.allclose(seen[0], expected, atol=1e-5)
+        else:
+            assert torch.equal(seen[0], torch.zeros(1, 21, 3))
+    assert not np.allclose(results[10.0], results[-10.0])
+    bad = preset("tiny")
+    bad.poseprior.world = bad.viewpoint.world = True
+    with pytest.raises(ValueError, match="world"):
+        ModelConfig.from_dict(bad.to_dict())
+    with pytest.raises(ValueError, match="world"):
+        LandmarkConfig(world="yes")
+
+
+def test_world_input_is_wrist_relative_and_scale_free():
+    from handpose_live.models.lifting import world_input
+
+    w = torch.from_numpy(_world_fixture())[None] + torch.tensor([0.3, -0.1, 0.5])
+    a, b = world_input(w), world_input(w * 2.5)
+    assert torch.allclose(a, b, atol=1e-6) and torch.allclose(a[:, RHD_WRIST], torch.zeros(1, 3))
+    assert a[0, RHD_MIDDLE_MCP].norm().item() == pytest.approx(1.0, abs=1e-6)
+    assert torch.equal(world_input(torch.zeros(2, 21, 3)), torch.zeros(2, 21, 3))

@@ -284,3 +284,76 @@ def test_refiner_crops_are_upright_and_carry_the_keypoints():
     j = list(rhd_to_user(np.arange(21).reshape(21, 1))[:, 0]).index(4)  # where RHD 4 sits in user order
     at = kp_crop[0, j].numpy()
     assert np.hypot(xs.mean() - at[0], ys.mean() - at[1]) < 2.0
+
+
+def _world_refiner_folder(path):
+    """A model folder whose (random) keypoint refiner has the world-landmark head."""
+    from handpose_live.checkpoint import build_networks, save_model
+    from handpose_live.models import LandmarkConfig
+
+    config = preset("tiny")
+    config.landmark = LandmarkConfig(world="3d")
+    return save_model(path, config, build_networks(config))
+
+
+def test_lifting_reading_world_landmarks_continues_trains_and_exports(trained, tmp_path, capsys):
+    """--lifting-world FOLDER: lifting nets without the input continue (their first layer widened
+    with zeros), train on the folder's refiner's world landmarks, and the exported model carries
+    that refiner with world "lifting" and runs; without a refiner the flag fails in one line."""
+    refiner = _world_refiner_folder(tmp_path / "refiner")
+    common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128",
+              "--out", str(tmp_path), "--iters", "2"]
+    assert train.main(["--stage", "lifting", "--init", str(trained / "lifting/last.pt"), "--lifting-world",
+                       str(refiner), *common]) == 0
+    assert "widened with zero weights ['fc.0']" in capsys.readouterr().out
+    state = checkpoints.load(tmp_path / "lifting" / "last.pt")
+    assert state["config"]["poseprior"]["world"] and state["config"]["landmark"]["world"] == "lifting"
+    model = tmp_path / "model"
+    base = ["--handseg", str(trained / "handseg/last.pt"), "--posenet", str(trained / "posenet/last.pt"),
+            "--lifting", str(tmp_path / "lifting/last.pt"), "--out", str(model), "--name", "world"]
+    assert export.main(base) == 2  # the lifting nets need the refiner
+    assert export.main([*base, "--landmark", str(refiner)]) == 0
+    est = HandPoseEstimator.from_pretrained(model, device="cpu")
+    assert est.config.landmark.world == "lifting" and est.config.poseprior.world
+    frame = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    (kp, _, xyz), = est.keypoints_in_boxes([frame], [np.array([[64, 48, 60]], np.float32)], [["left"]])
+    assert xyz.shape == (21, 3) and np.isfinite(xyz).all()
+    with pytest.raises(SystemExit, match="lifting-world"):
+        train.main(["--stage", "lifting", "--lifting-world", str(trained / "lifting/last.pt"), *common])
+
+
+def test_training_world_input_turns_like_the_run_time():
+    """``refiner_world`` (training) turns the refiner's world landmarks from the upright crop's
+    axes to the frame's as the estimator does: for a refiner with fixed world landmarks and the
+    run time's crop of the label keypoints (no noise), the input is ``world_input`` of the world
+    landmarks turned by the crop's angle; dropped samples and hand-free ones read zeros."""
+    from handpose_live import crop as cropping
+    from handpose_live.models import LandmarkConfig, LandmarkNet
+    from handpose_live.models.lifting import world_input
+    from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_WRIST, user_to_rhd
+
+    config = preset("tiny")
+    config.landmark = LandmarkConfig(world="lifting")
+    net = LandmarkNet(config.landmark).eval()
+    k = np.arange(21, dtype=np.float32)[:, None]
+    world = np.concatenate([0.004 * k, -0.006 * k + 0.001 * k ** 1.5, 0.002 * np.sin(k)], 1).astype(np.float32)
+    with torch.no_grad():
+        net.world.weight.zero_()
+        net.world.bias.copy_(torch.from_numpy(world.reshape(-1)))
+        net.presence.weight.zero_()
+        net.presence.bias.fill_(10.0)
+    kp = np.random.default_rng(5).uniform(60, 140, (2, 21, 2)).astype(np.float32)
+    kp[:, 0] = (100, 150)
+    kp[:, 12] = (150, 110)
+    visible = torch.ones(2, 21, dtype=torch.bool)
+    visible[1] = False  # a hand-free sample
+    batch = {"keypoints_2d": torch.from_numpy(kp), "visible": visible,
+             "image_rgb": torch.zeros(2, 256, 256, 3, dtype=torch.uint8)}
+    got = stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None, drop=0.0)
+    to_frame = cropping.rotation_2d(cropping.upright_angle(kp[0, RHD_WRIST], kp[0, RHD_MIDDLE_MCP]))
+    turned = np.concatenate([world[:, :2] @ to_frame.T, world[:, 2:]], 1)
+    expected = world_input(torch.from_numpy(user_to_rhd(turned))[None].float())
+    assert torch.allclose(got[:1], expected, atol=1e-2)  # the refiner runs in bf16 where the CPU has it
+    assert torch.equal(got[1], torch.zeros(21, 3))
+    dropped = stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None, drop=1.0)
+    assert torch.equal(dropped, torch.zeros(2, 21, 3))

@@ -26,17 +26,28 @@ from . import checkpoints
 from .stages import NETWORKS
 
 
-def _landmark(source: str) -> tuple[LandmarkConfig, dict]:
-    """The refiner's config and weights from ``mediapipe`` (converted) or a model folder."""
-    if source == "mediapipe":
-        from .pretrained.mediapipe_landmark import landmark_state_dict
+def refiner_weights(source: str | Path, world: str | None = None) -> tuple[LandmarkConfig, dict]:
+    """The keypoint refiner's config and weights from ``mediapipe`` (converted) or a model folder;
+    ``world`` (None: as the source has it) sets the use of its world-landmark head
+    (``LandmarkConfig.world``; a folder without that layer takes it from the converted network)."""
+    from .pretrained.mediapipe_landmark import landmark_state_dict
 
-        return LandmarkConfig(), landmark_state_dict()
+    if str(source) == "mediapipe":
+        world = world or "off"
+        return LandmarkConfig(world=world), landmark_state_dict(world=world != "off")
     state = checkpoints.load(Path(source))
     config = ModelConfig.from_dict(state["config"])
     if config.landmark is None:
         raise ValueError(f"{source} has no keypoint refiner")
-    return config.landmark, state["networks"]["landmark"]
+    weights = dict(state["networks"]["landmark"])
+    if world is None or world == config.landmark.world:
+        return config.landmark, weights
+    has = any(k.startswith("world.") for k in weights)
+    if world != "off" and not has:
+        weights.update({k: v for k, v in landmark_state_dict().items() if k.startswith("world.")})
+    elif world == "off":
+        weights = {k: v for k, v in weights.items() if not k.startswith("world.")}
+    return dataclasses.replace(config.landmark, world=world), weights
 
 
 def main(argv=None) -> int:
@@ -54,6 +65,9 @@ def main(argv=None) -> int:
                          "folder that has one (default: none)")
     ap.add_argument("--landmark-scale", type=float, default=None,
                     help="the refiner's crop side over PoseNet's keypoint box (default: the folder's, else 1.3)")
+    ap.add_argument("--landmark-world", choices=("off", "3d"), default=None,
+                    help="3d: the 3D keypoints from the refiner's world landmarks instead of PosePrior + "
+                         "ViewPoint (default: the folder's, else off; lifting nets that read them set it)")
     args = ap.parse_args(argv)
     try:
         states = {k: checkpoints.load(p) for k, p in
@@ -76,9 +90,18 @@ def main(argv=None) -> int:
         return 2
     config.name, config.description = args.name, args.description
     config.landmark, landmark_state = None, None
+    if args.landmark is None and (args.landmark_world is not None or config.poseprior.world):
+        print("export: --landmark-world and lifting nets that read world landmarks need --landmark",
+              file=sys.stderr)
+        return 2
+    if args.landmark_world is not None and config.poseprior.world:
+        print("export: these lifting nets read the refiner's world landmarks; --landmark-world does not apply",
+              file=sys.stderr)
+        return 2
     if args.landmark is not None:
         try:
-            config.landmark, landmark_state = _landmark(args.landmark)
+            world = "lifting" if config.poseprior.world else args.landmark_world
+            config.landmark, landmark_state = refiner_weights(args.landmark, world)
             if args.landmark_scale is not None:  # replace() runs the config's own checks
                 config.landmark = dataclasses.replace(config.landmark, crop_scale=args.landmark_scale)
         except (FileNotFoundError, ValueError, RuntimeError) as e:

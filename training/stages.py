@@ -182,14 +182,15 @@ def ground_truth_maps(batch, config: ModelConfig, noise: CropNoise | None, map_n
 
 
 def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, noise=CropNoise(),
-                 generator=None, map_noise: MapNoise | None = MapNoise()) -> dict:
+                 generator=None, map_noise: MapNoise | None = MapNoise(), refiner=None) -> dict:
     """Lifting from ground-truth maps (the paper; ``map_noise`` makes them look like PoseNet's) or,
     with ``posenet``, from its predicted maps of every sample with an image — unless the lifting
     nets read maps drawn from keypoints (``LiftingConfig.maps``), when every sample keeps the drawn
     maps and PoseNet gives only the image features, from the same crops (samples of
     keypoint-only sources, ``keypoints_only``, keep ground-truth maps, and read zero image
     features when the lifting nets read PoseNet's features). Pseudo-labelled 3D
-    (``is_pseudo_label``) gets the robust loss."""
+    (``is_pseudo_label``) gets the robust loss. Lifting nets that read world landmarks
+    (``LiftingConfig.world``) get ``refiner``'s (``refiner_world``)."""
     has3d = batch["has_3d"].bool()
     drawn = config.poseprior.maps == "keypoints"
     boxes = None
@@ -218,8 +219,13 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
     maps = maps.to(device)
     canonical_gt, rotation_gt, one_hot = targets.lifting_targets(batch["keypoints_3d"], batch["side"])
     one_hot = one_hot.to(device)
-    canonical = nets["poseprior"](maps, one_hot, image)
-    rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot, image).float())
+    world = None
+    if config.poseprior.world:
+        if refiner is None:
+            raise ValueError("lifting nets that read world landmarks train on a keypoint refiner's; pass refiner")
+        world = refiner_world(refiner, batch, config, device, generator)
+    canonical = nets["poseprior"](maps, one_hot, image, world)
+    rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot, image, world).float())
     weight = batch["weight"].float() * has3d.float()
     robust = batch["is_pseudo_label"].bool().to(device) if "is_pseudo_label" in batch else None
     loss_c, loss_r = lifting_loss(canonical, rotation, canonical_gt.to(device), rotation_gt.to(device),
@@ -239,12 +245,14 @@ class UprightNoise:
     centre: float = 0.06
 
 
-def landmark_crops(batch, config: ModelConfig, noise: UprightNoise | None, generator=None):
+def landmark_crops(batch, config: ModelConfig, noise: UprightNoise | None, generator=None,
+                   return_maps: bool = False):
     """Upright crops ``[B, 3, 224, 224]`` (our normalisation) and the keypoints in them ``[B, 21,
     2]`` (crop px, **user order**, what the refiner regresses); hand-free samples get a crop of
     their marked region at a random angle. The boxes are the run time's
     (``crop.upright_angle``, ``crop.rotated_keypoint_box``, ``crop.rotated_crop_map``) from the
-    labels, with ``noise`` on the angle, side and centre."""
+    labels, with ``noise`` on the angle, side and centre. With ``return_maps`` also each crop's
+    map ``[B, 2, 3]`` (crop px -> frame px)."""
     kp = batch["keypoints_2d"].float()
     b = kp.shape[0]
     size = LANDMARK_INPUT_SIZE
@@ -277,7 +285,41 @@ def landmark_crops(batch, config: ModelConfig, noise: UprightNoise | None, gener
     norm = torch.stack([(2 * frame_pts[..., 0] + 1) / w - 1, (2 * frame_pts[..., 1] + 1) / h - 1], -1)
     crops = F.grid_sample(images, norm, mode="bilinear", padding_mode="zeros", align_corners=False)
     kp_crop = torch.einsum("bij,bkj->bki", torch.linalg.inv(m[:, :, :2]), kp - m[:, None, :, 2])
-    return crops, rhd_to_user(kp_crop)
+    return (crops, rhd_to_user(kp_crop), m) if return_maps else (crops, rhd_to_user(kp_crop))
+
+
+WORLD_DROP = 0.1  # lifting with world landmarks: the share of samples that read zeros (no refiner answer)
+
+
+def refiner_world(refiner, batch, config: ModelConfig, device, generator=None, noise=UprightNoise(),
+                  drop: float = WORLD_DROP) -> torch.Tensor:
+    """The lifting nets' world-landmark input (``models.lifting.world_input``, ``[B, 21, 3]``, RHD)
+    from the frozen ``refiner`` on each sample's upright crop (``landmark_crops`` with ``noise``:
+    the spread of the run time's crops), turned from the crop's axes to the frame's as the run time
+    does. Zeros, as at run time where the refiner sees no hand: samples whose presence is below
+    ``LandmarkConfig.min_presence``, hand-free or keypoint-only samples, and a random ``drop``
+    share."""
+    from handpose_live.models.lifting import world_input
+    from handpose_live.pipeline import native_bf16
+    from handpose_live.skeleton import user_to_rhd
+
+    crops, _, m = landmark_crops(batch, config, noise, generator, return_maps=True)
+    fast = device.type == "cuda" or native_bf16()
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
+        out = refiner(crops.to(device).contiguous(memory_format=torch.channels_last))
+    w = out["world"].float().cpu()
+    a = m[:, :, :2]
+    rot = a / a.det().abs().sqrt()[:, None, None]
+    w = torch.cat([torch.einsum("nkj,nij->nki", w[..., :2], rot), w[..., 2:]], -1)
+    keep = (torch.sigmoid(out["presence"].float().cpu()) >= config.landmark.min_presence)
+    keep &= batch["visible"].bool().any(1)
+    if "keypoints_only" in batch:
+        keep &= ~batch["keypoints_only"].bool()
+    if "is_negative" in batch:
+        keep &= ~batch["is_negative"].bool()
+    keep &= torch.rand(len(keep), generator=generator) >= drop
+    w = user_to_rhd(w) * keep[:, None, None].float()
+    return world_input(w).to(device)
 
 
 def landmark_step(nets, batch, config: ModelConfig, rng, device, noise=UprightNoise(), generator=None) -> dict:

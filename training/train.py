@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from handpose_live.model_config import ModelConfig, preset
 from handpose_live.pipeline import native_bf16, resolve_device
-from handpose_live.models import PoseNet, PosePrior, ViewPoint
+from handpose_live.models import LandmarkNet, PoseNet, PosePrior, ViewPoint
 from handpose_live.models.mobile import LAYOUTS
 
 from . import checkpoints, stages
@@ -80,6 +80,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "--posenet) or maps drawn from the 2D keypoints (the labels under map noise here; the "
                          "reported keypoints at run time) beside PoseNet's image features (default: the preset's "
                          "or --init's)")
+    ap.add_argument("--lifting-world", default=None, metavar="REFINER",
+                    help="lifting: PosePrior and ViewPoint also read the keypoint refiner's world landmarks "
+                         "(ours); REFINER: 'mediapipe' (converted) or a model folder with a refiner, whose "
+                         "crop settings the model keeps; needed again with --resume")
     ap.add_argument("--image-features", action="store_true",
                     help="lifting: PosePrior and ViewPoint also read PoseNet's deepest image features "
                          "(ours, not the paper's; needs --posenet)")
@@ -154,6 +158,8 @@ def apply_overrides(config: ModelConfig, args) -> None:
         section.__post_init__()  # the encoder may need another input-size multiple
     if getattr(args, "lifting_maps", None) is not None:
         config.poseprior.maps = config.viewpoint.maps = args.lifting_maps
+    if getattr(args, "lifting_world", None) is not None:
+        config.poseprior.world = config.viewpoint.world = True
     if getattr(args, "crop_size", None) is not None:
         config.posenet.input_size = args.crop_size
         config.posenet.__post_init__()  # a multiple of the encoder's stride
@@ -220,6 +226,17 @@ def _frozen(path: Path, name: str, device) -> torch.nn.Module:
     return net.to(device).eval()
 
 
+def _frozen_refiner(source: str, device):
+    """The keypoint refiner (``mediapipe`` or a model folder's) with its world head, in eval mode,
+    for lifting nets that read its world landmarks; and its config (``world="lifting"``)."""
+    from .export import refiner_weights
+
+    lm_config, weights = refiner_weights(source, "lifting")
+    net = LandmarkNet(lm_config)
+    net.load_state_dict({k: v.float() for k, v in weights.items()})
+    return net.to(device).eval().to(memory_format=torch.channels_last), lm_config
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -267,7 +284,7 @@ def main(argv=None) -> int:
     elif args.pretrained and args.stage == "landmark":  # the whole converted network
         from .pretrained.mediapipe_landmark import landmark_state_dict
 
-        nets["landmark"].load_state_dict(landmark_state_dict())
+        nets["landmark"].load_state_dict(landmark_state_dict(world=config.landmark.world != "off"))
     elif args.pretrained:
         if args.stage == "lifting":
             raise SystemExit("--pretrained applies to --stage posenet and handseg")
@@ -303,6 +320,11 @@ def main(argv=None) -> int:
     if reads_image and extra["posenet"].feature_channels != config.lifting_image_channels:
         raise SystemExit(f"--posenet gives {extra['posenet'].feature_channels} feature channels, the lifting "
                          f"nets read {config.lifting_image_channels}")
+    if args.stage == "lifting" and config.poseprior.world:
+        try:
+            extra["refiner"], config.landmark = _frozen_refiner(args.lifting_world or "mediapipe", device)
+        except (FileNotFoundError, ValueError, RuntimeError) as e:
+            raise SystemExit(f"--lifting-world {args.lifting_world}: {e}")
     if args.stage == "posenet":
         extra["side_weight"] = args.side_weight
     if args.stage == "handseg":

@@ -28,6 +28,7 @@ from .mobile import LAYOUTS, MobileEncoder, SameConv
 INPUT_SIZE = 224  # the crop side the network was trained on; it regresses coordinates in it
 HEAD_CHANNELS = 1152
 NUM_LANDMARKS = 21
+WORLD_USES = ("off", "3d", "lifting")
 
 
 @dataclass
@@ -42,18 +43,25 @@ class LandmarkConfig:
     # below this presence (the network's own "is there a hand in this crop", 0-1) a hand keeps
     # PoseNet's keypoints: the refiner's answer for a crop without a hand is a bunched guess
     min_presence: float = 0.5
+    # the network's world-landmark head (metric 3D in the upright crop's axes, turned back by the
+    # crop's angle): "off" (left out), "3d" (the 3D keypoints of hands it sees, instead of
+    # PosePrior + ViewPoint), "lifting" (an input of PosePrior and ViewPoint, LiftingConfig.world)
+    world: str = "off"
 
     def __post_init__(self):
         if not 0.5 <= float(self.crop_scale) <= 3.0:
             raise ValueError(f"landmark crop_scale must be 0.5-3, got {self.crop_scale!r}")
         if not 0.0 <= float(self.min_presence) <= 1.0:
             raise ValueError(f"landmark min_presence must be 0-1, got {self.min_presence!r}")
+        if self.world not in WORLD_USES:
+            raise ValueError(f"landmark world must be one of {WORLD_USES}, got {self.world!r}")
 
 
 class LandmarkNet(nn.Module):
     """``[B, 3, 224, 224]`` crops (ours: ``rgb / 255 - 0.5``) -> dict: ``landmarks`` ``[B, 21, 3]``
     (x, y in crop px, z relative; user order), ``presence`` and
-    ``handedness`` ``[B]`` logits."""
+    ``handedness`` ``[B]`` logits; with ``config.world`` on also ``world`` ``[B, 21, 3]`` (metres,
+    the crop's axes: x right, y down, z away from the camera; user order)."""
 
     def __init__(self, config: LandmarkConfig | None = None):
         super().__init__()
@@ -65,10 +73,15 @@ class LandmarkNet(nn.Module):
         self.landmarks = nn.Linear(HEAD_CHANNELS, NUM_LANDMARKS * 3)
         self.presence = nn.Linear(HEAD_CHANNELS, 1)
         self.handedness = nn.Linear(HEAD_CHANNELS, 1)
+        if self.config.world != "off":
+            self.world = nn.Linear(HEAD_CHANNELS, NUM_LANDMARKS * 3)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         y = self.encoder(x)[-1]
         y = F.relu6(self.head_depthwise(F.relu6(self.head(y))))
         y = y.mean(dim=(2, 3))
         lm = self.landmarks(y).reshape(-1, NUM_LANDMARKS, 3)
-        return {"landmarks": lm, "presence": self.presence(y)[:, 0], "handedness": self.handedness(y)[:, 0]}
+        out = {"landmarks": lm, "presence": self.presence(y)[:, 0], "handedness": self.handedness(y)[:, 0]}
+        if self.config.world != "off":
+            out["world"] = self.world(y).reshape(-1, NUM_LANDMARKS, 3)
+        return out

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..canonical import rodrigues, rotation_from_6d
-from ..skeleton import NUM_KEYPOINTS
+from ..skeleton import NUM_KEYPOINTS, RHD_MIDDLE_MCP, RHD_WRIST
 from .layers import LEAKY_SLOPE, conv, scaled
 
 
@@ -16,6 +16,15 @@ from .layers import LEAKY_SLOPE, conv, scaled
 ROTATIONS = ("axis_angle", "6d")
 MAP_SOURCES = ("posenet", "keypoints")
 IMAGE_WIDTH, IMAGE_GRID = 32, 4  # image features: 1x1 conv to 32 channels, pooled to a 4x4 grid
+
+
+def world_input(world: torch.Tensor) -> torch.Tensor:
+    """World landmarks ``[B, 21, 3]`` (RHD order, the frame's axes, any unit) -> the lifting nets'
+    input: wrist-relative, in units of the wrist -> middle MCP distance (so the refiner's own size
+    guess drops out). All-zero rows (no world landmarks) stay zero."""
+    rel = world - world[:, RHD_WRIST : RHD_WRIST + 1]
+    palm = (rel[:, RHD_MIDDLE_MCP] - rel[:, RHD_WRIST]).norm(dim=-1).clamp_min(1e-6)
+    return rel / palm[:, None, None]
 
 
 @dataclass
@@ -30,13 +39,17 @@ class LiftingConfig:
     ``maps`` (ours): the score maps the nets read at run time — ``"posenet"``, PoseNet's own (the
     paper), or ``"keypoints"``, maps drawn (``heatmaps.encode``) from the hand's reported 2D
     keypoints (the keypoint refiner's, where the model has one) in PoseNet's crop; training draws
-    them from the labels with map noise (``training.train --lifting-maps``)."""
+    them from the labels with map noise (``training.train --lifting-maps``).
+    ``world`` (ours): the nets also read the keypoint refiner's world landmarks of the hand
+    (``models/landmark.py``, ``LandmarkConfig.world = "lifting"``; ``world_input`` makes them
+    scale-free; zeros where the refiner saw no hand)."""
 
     width: float = 1.0
     input_size: int = 32
     rotation: str = "axis_angle"
     image_channels: int = 0
     maps: str = "posenet"
+    world: bool = False
 
     def __post_init__(self):
         self.input_size = int(self.input_size)
@@ -75,6 +88,8 @@ class _Lifting(nn.Module):
             self.image = nn.Sequential(conv(config.image_channels, IMAGE_WIDTH, 1), nn.AdaptiveAvgPool2d(IMAGE_GRID),
                                        nn.Flatten())
             dim += IMAGE_WIDTH * IMAGE_GRID * IMAGE_GRID
+        if config.world:  # after the image features: widening a net without them adds zero columns last
+            dim += NUM_KEYPOINTS * 3
         for w in self.fc_widths:
             w = scaled(w, config.width)
             fc += [nn.Linear(dim, w), nn.LeakyReLU(LEAKY_SLOPE, inplace=True), nn.Dropout(self.dropout)]
@@ -83,10 +98,11 @@ class _Lifting(nn.Module):
         self.out = nn.Linear(dim, self.out_dim)
 
     def forward(self, score_maps: torch.Tensor, hand_side: torch.Tensor,
-                image: torch.Tensor | None = None) -> torch.Tensor:
+                image: torch.Tensor | None = None, world: torch.Tensor | None = None) -> torch.Tensor:
         """``score_maps`` ``[B, 21, h, w]`` (RHD order), ``hand_side`` ``[B, 2]`` one-hot
         (``[1, 0]`` left, ``[0, 1]`` right); ``image`` ``[B, image_channels, h', w']``, PoseNet's
-        features of the same crops, required when ``config.image_channels`` (and ignored otherwise)."""
+        features of the same crops, required when ``config.image_channels`` (and ignored otherwise);
+        ``world`` ``[B, 21, 3]`` (``world_input``), required when ``config.world``."""
         size = self.config.input_size
         if score_maps.shape[-2:] != (size, size):
             score_maps = F.interpolate(score_maps, size=(size, size), mode="bilinear", align_corners=False)
@@ -97,6 +113,10 @@ class _Lifting(nn.Module):
                 raise ValueError(f"{type(self).__name__} reads image features (image_channels="
                                  f"{self.config.image_channels}); pass PoseNet's features of the crops")
             parts.append(self.image(image.to(x.dtype)))
+        if self.config.world:
+            if world is None:
+                raise ValueError(f"{type(self).__name__} reads world landmarks (world=True); pass world_input(...)")
+            parts.append(world.flatten(1).to(x.dtype))
         return self.out(self.fc(torch.cat(parts, dim=1)))
 
 
@@ -109,8 +129,8 @@ class PosePrior(_Lifting):
     dropout = 0.2
     out_dim = NUM_KEYPOINTS * 3
 
-    def forward(self, score_maps, hand_side, image=None):
-        return super().forward(score_maps, hand_side, image).view(-1, NUM_KEYPOINTS, 3)
+    def forward(self, score_maps, hand_side, image=None, world=None):
+        return super().forward(score_maps, hand_side, image, world).view(-1, NUM_KEYPOINTS, 3)
 
 
 class ViewPoint(_Lifting):

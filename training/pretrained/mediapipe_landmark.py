@@ -594,11 +594,12 @@ def encoder_state_dict(tflite_path: str | os.PathLike | None = None, name: str =
     return out
 
 
-def landmark_state_dict(tflite_path: str | os.PathLike | None = None) -> dict[str, torch.Tensor]:
+def landmark_state_dict(tflite_path: str | os.PathLike | None = None, world: bool = True) -> dict[str, torch.Tensor]:
     """State dict of ``handpose_live.models.landmark.LandmarkNet``: the whole network (encoder to
-    stride 32, the 1152-channel head, the landmark, presence and handedness layers; the world
-    landmarks are left out). Checks that the head is the shape the module has."""
-    from handpose_live.models.landmark import LandmarkNet
+    stride 32, the 1152-channel head, the landmark, presence and handedness layers, and with
+    ``world`` the world-landmark layer, for ``LandmarkConfig(world="3d" or "lifting")``). Checks that the head
+    is the shape the module has."""
+    from handpose_live.models.landmark import LandmarkConfig, LandmarkNet
 
     graph = load_graph(tflite_path)
     out = {f"encoder.{k}": v for k, v in encoder_state_dict(tflite_path, "mediapipe32").items()}
@@ -616,7 +617,8 @@ def landmark_state_dict(tflite_path: str | os.PathLike | None = None) -> dict[st
         out[f"{name}.weight"] = getattr(net, f"op{i}_weight").clone()
         out[f"{name}.bias"] = getattr(net, f"op{i}_bias").clone()
     producer = {op.outputs[0]: i for i, op in enumerate(graph.ops)}
-    for t, layer, name in zip(graph.outputs, _OUTPUT_LAYERS, ("landmarks", "presence", "handedness", None)):
+    for t, layer, name in zip(graph.outputs, _OUTPUT_LAYERS, ("landmarks", "presence", "handedness",
+                                                              "world" if world else None)):
         i = producer[t]
         if graph.ops[i].kind == "LOGISTIC":
             i = producer[graph.ops[i].inputs[0]]
@@ -626,7 +628,7 @@ def landmark_state_dict(tflite_path: str | os.PathLike | None = None) -> dict[st
             raise ValueError(f"op {i} ({layer}): a fused activation the module does not have")
         out[f"{name}.weight"] = getattr(net, f"op{i}_weight").clone()
         out[f"{name}.bias"] = getattr(net, f"op{i}_bias").clone()
-    LandmarkNet().load_state_dict(out, strict=True)  # every key, every shape
+    LandmarkNet(LandmarkConfig(world="3d" if world else "off")).load_state_dict(out, strict=True)  # every key, every shape
     return out
 
 
