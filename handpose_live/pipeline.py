@@ -416,13 +416,13 @@ class HandPoseEstimator:
         one_hot = torch.zeros(len(idx), 2, device=self._device)
         is_right = torch.tensor([poses.sides[k] == "right" for k in idx], device=self._device)
         one_hot[torch.arange(len(idx)), is_right.long()] = 1.0
-        inputs = (maps, one_hot, None if poses.image is None else poses.image[sel], None)
+        inputs = (maps, one_hot) if poses.image is None else (maps, one_hot, poses.image[sel])
+        extra = {}
         if self.config.poseprior.world:  # zeros for a hand the refiner saw no hand in (as in training)
             rows = [np.zeros((21, 3)) if w is None else w for w in (world or [None] * len(idx))]
-            inputs = inputs[:3] + (world_input(torch.as_tensor(np.stack(rows), dtype=torch.float32,
-                                                               device=self._device)),)
-        canonical = self.nets["poseprior"](*inputs)
-        rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](*inputs))
+            extra["world"] = world_input(torch.as_tensor(np.stack(rows), dtype=torch.float32, device=self._device))
+        canonical = self.nets["poseprior"](*inputs, **extra)
+        rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](*inputs, **extra))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
         return xyz.cpu().numpy()

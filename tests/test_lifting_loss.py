@@ -74,10 +74,10 @@ class _Recorder(torch.nn.Module):
         super().__init__()
         self.net, self.seen = net, None
 
-    def forward(self, maps, one_hot, image=None):
+    def forward(self, maps, one_hot, image=None, world=None):
         self.seen = maps.detach().clone()
         self.seen_image = None if image is None else image.detach().clone()
-        return self.net(maps, one_hot, image)
+        return self.net(maps, one_hot, image, world)
 
     def to_matrix(self, x):
         return self.net.to_matrix(x)

@@ -242,8 +242,8 @@ def test_lifting_nets_read_the_refiners_world_landmarks():
         seen, placed = [], []  # the lifting nets' world input; PoseNet's keypoints (they place the crop)
         prior = est.nets["poseprior"]
         forward = type(prior).forward.__get__(prior)  # the class's, not a wrapper left by the loop before
-        prior.forward = lambda maps, side, image=None, w=None, f=forward: seen.append(w.clone()) or f(maps, side,
-                                                                                                      image, w)
+        prior.forward = lambda maps, side, image=None, world=None, f=forward: seen.append(world.clone()) or f(
+            maps, side, image, world=world)
         refine = est._refine
         est._refine = lambda frames, kp_rhd, f=refine: placed.append(kp_rhd[0].copy()) or f(frames, kp_rhd)
         _, _, xyz = est.keypoints_in_boxes([frame], box, [["right"]])[0]

@@ -224,8 +224,9 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
         if refiner is None:
             raise ValueError("lifting nets that read world landmarks train on a keypoint refiner's; pass refiner")
         world = refiner_world(refiner, batch, config, device, generator)
-    canonical = nets["poseprior"](maps, one_hot, image, world)
-    rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot, image, world).float())
+    extra = {} if world is None else {"world": world}
+    canonical = nets["poseprior"](maps, one_hot, image, **extra)
+    rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot, image, **extra).float())
     weight = batch["weight"].float() * has3d.float()
     robust = batch["is_pseudo_label"].bool().to(device) if "is_pseudo_label" in batch else None
     loss_c, loss_r = lifting_loss(canonical, rotation, canonical_gt.to(device), rotation_gt.to(device),

@@ -89,16 +89,21 @@ def same_pad(kernel: int, stride: int) -> tuple[int, int, int, int]:
 
 
 class SameConv(nn.Conv2d):
-    """Conv2d with TF "SAME" padding (exact for even input sizes) and a bias."""
+    """Conv2d with TF "SAME" padding (exact for even input sizes) and a bias. Zero padding that is
+    the same on every side (stride 1) is the convolution's own; only the rest (stride 2, a
+    non-zero pad value) is a separate ``F.pad`` — a copy of the input (two fewer per block here:
+    ~10 % of the refiner's time on this CPU, BENCHMARKS.md)."""
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1,
                  pad_value: float = 0.0):
-        super().__init__(in_ch, out_ch, kernel, stride, padding=0, groups=groups, bias=True)
-        self.pad = same_pad(kernel, stride)
+        pad = same_pad(kernel, stride)
+        own = pad_value == 0.0 and len(set(pad)) == 1
+        super().__init__(in_ch, out_ch, kernel, stride, padding=pad[0] if own else 0, groups=groups, bias=True)
+        self.pad = None if own else pad
         self.pad_value = pad_value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.pad(x, self.pad, value=self.pad_value))
+        return super().forward(x if self.pad is None else F.pad(x, self.pad, value=self.pad_value))
 
 
 class InvertedResidual(nn.Module):
