@@ -171,3 +171,18 @@ def crop_rotated(frame_bgr: np.ndarray, centre: np.ndarray, side: float, to_fram
     crop = cv2.warpAffine(frame_bgr, m, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(fill, fill, fill))
     return crop[:, :, ::-1].copy(), m
+
+
+def world_to_frame(world: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """3D points ``[N, K, 3]`` in rotated crops' axes (x right, y down in the crop; the keypoint
+    refiner's world landmarks) -> the frame's axes: x, y turned as the crops' ``2x3`` maps
+    ``[N, 2, 3]`` (crop px -> frame px, ``rotated_crop_map``) turn crop directions, without
+    their scale; z as is. numpy or torch (the run time and training share it)."""
+    a = maps[..., :2]
+    if isinstance(world, np.ndarray):
+        rot = a / np.sqrt(np.abs(np.linalg.det(a)))[..., None, None]
+        return np.concatenate([np.einsum("nkj,nij->nki", world[..., :2], rot), world[..., 2:]], -1)
+    import torch
+
+    rot = a / a.det().abs().sqrt()[..., None, None]
+    return torch.cat([torch.einsum("nkj,nij->nki", world[..., :2], rot), world[..., 2:]], -1)

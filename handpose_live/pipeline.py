@@ -451,10 +451,8 @@ class HandPoseEstimator:
         m = np.stack(maps)
         out = user_to_rhd(np.einsum("nkj,nij->nki", lm, m[:, :, :2]) + m[:, None, :, 2]).astype(np.float32)
         world = None
-        if "world" in res:  # the crop's axes -> the frame's: the crop map's rotation (no scale), z as is
-            rot = m[:, :, :2] / np.sqrt(np.abs(np.linalg.det(m[:, :, :2])))[:, None, None]
-            w = res["world"].float().cpu().numpy().astype(np.float64)
-            w = np.concatenate([np.einsum("nkj,nij->nki", w[..., :2], rot), w[..., 2:]], -1)
+        if "world" in res:  # the crop's axes -> the frame's
+            w = cropping.world_to_frame(res["world"].float().cpu().numpy().astype(np.float64), m)
             world = [user_to_rhd(w[i]) if seen[i] else None for i in range(len(w))]
         return np.where(seen[:, None, None], out, kp_rhd), world
 

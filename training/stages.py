@@ -308,10 +308,7 @@ def refiner_world(refiner, batch, config: ModelConfig, device, generator=None, n
     fast = device.type == "cuda" or native_bf16()
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
         out = refiner(crops.to(device).contiguous(memory_format=torch.channels_last))
-    w = out["world"].float().cpu()
-    a = m[:, :, :2]
-    rot = a / a.det().abs().sqrt()[:, None, None]
-    w = torch.cat([torch.einsum("nkj,nij->nki", w[..., :2], rot), w[..., 2:]], -1)
+    w = cropping.world_to_frame(out["world"].float().cpu(), m)
     keep = (torch.sigmoid(out["presence"].float().cpu()) >= config.landmark.min_presence)
     keep &= batch["visible"].bool().any(1)
     if "keypoints_only" in batch:
