@@ -41,6 +41,10 @@ SIDE_MEMORY = 0.8
 LOST_TRACK_REACH = 2.0
 
 
+# the networks run under autocast at reduced precision (``HandPoseEstimator._amp``); only these
+AUTOCAST_NETS = ("handsegnet", "posenet", "landmark")
+
+
 def hand_score(region_confidence: float, keypoint_scores: np.ndarray) -> float:
     """A hand's score: the geometric mean of HandSegNet's highest hand probability in its region
     and PoseNet's mean keypoint confidence (README, "What a hand's score means")."""
@@ -185,6 +189,11 @@ class HandPoseEstimator:
         self._amp_dtype = resolve_precision(
             precision, self._device,
             probe=lambda dtype: time_networks(self.nets, config, self._device, fmt, dtype))
+        if self._amp_dtype is not None:  # autocast would cast these weights again on every call: once here
+            for k in AUTOCAST_NETS:  # (the same rounding, so the same outputs; the lifting nets stay fp32)
+                for m in self.nets[k].modules() if k in self.nets else ():
+                    if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+                        m.to(self._amp_dtype)
         self._ids = itertools.count()
         self.last_masks: list[np.ndarray | None] = []
         self.reset()

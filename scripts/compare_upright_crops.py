@@ -72,7 +72,7 @@ def main() -> int:
     ap.add_argument("--split", default="dev")
     args = ap.parse_args()
     cv2.setNumThreads(1)
-    est = HandPoseEstimator.from_pretrained(args.model, device="cpu")
+    est = HandPoseEstimator.from_pretrained(args.model, device="cpu", precision="fp32")  # posenet() runs fp32
     net, size = est.nets["posenet"], est.config.posenet.input_size
     root = data_root()
     modes = ("axis", "upright (label)", "upright (2-pass)")

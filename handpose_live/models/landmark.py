@@ -78,7 +78,7 @@ class LandmarkNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         y = self.encoder(x)[-1]
-        y = F.relu6(self.head_depthwise(F.relu6(self.head(y))))
+        y = F.relu6(self.head_depthwise(F.relu6(self.head(y), inplace=True)), inplace=True)
         y = y.mean(dim=(2, 3))
         lm = self.landmarks(y).reshape(-1, NUM_LANDMARKS, 3)
         out = {"landmarks": lm, "presence": self.presence(y)[:, 0], "handedness": self.handedness(y)[:, 0]}

@@ -116,8 +116,8 @@ class InvertedResidual(nn.Module):
         self.residual = block.stride == 1 and in_ch == block.out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu6(self.expand(x)) if self.expand is not None else x
-        y = self.project(F.relu6(self.depthwise(y)))
+        y = F.relu6(self.expand(x), inplace=True) if self.expand is not None else x
+        y = self.project(F.relu6(self.depthwise(y), inplace=True))
         return x + y if self.residual else y
 
 
@@ -142,7 +142,7 @@ class MobileEncoder(nn.Module):
                              f"(got stride {stride}, {len(self.taps)} taps)")
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = F.relu6(self.stem(x))
+        x = F.relu6(self.stem(x), inplace=True)
         feats = []
         for i, block in enumerate(self.blocks):
             x = block(x)
