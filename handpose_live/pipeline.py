@@ -8,6 +8,7 @@ keypoints as its next crop and runs segmentation only to (re)find hands.
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,9 +192,11 @@ class HandPoseEstimator:
             probe=lambda dtype: time_networks(self.nets, config, self._device, fmt, dtype))
         if self._amp_dtype is not None:  # autocast would cast these weights again on every call: once here
             for k in AUTOCAST_NETS:  # (the same rounding, so the same outputs; the lifting nets stay fp32)
-                for m in self.nets[k].modules() if k in self.nets else ():
-                    if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
-                        m.to(self._amp_dtype)
+                if k in self.nets:  # a copy: the caller's networks keep their weights (another estimator may share them)
+                    self.nets[k] = copy.deepcopy(self.nets[k])
+                    for m in self.nets[k].modules():
+                        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+                            m.to(self._amp_dtype)
         self._ids = itertools.count()
         self.last_masks: list[np.ndarray | None] = []
         self.reset()

@@ -439,3 +439,22 @@ def test_video_mode_finds_a_new_hand_touching_a_tracked_one(monkeypatch, exclude
     left = next(h for h in hands if h.side == "left")
     assert (left.bbox[0] + left.bbox[2]) / 2 == pytest.approx((blue[0] + blue[2]) / 2, abs=8)  # on the blue hand
     assert est.last_masks[0] is None or (est.last_masks[0] == 2).any()  # the mask still shows the red hand
+
+
+def test_reduced_precision_casts_its_own_copies_of_the_weights_once():
+    """With bf16 the estimator holds the autocast networks' conv and linear weights in bf16 (cast
+    once, not on every call) in its own copies: the networks it was given keep fp32, so an fp32
+    estimator built from them after runs, and both give nearly the same keypoints."""
+    torch.manual_seed(0)
+    config = preset("tiny")
+    nets = build_networks(config)
+    half = HandPoseEstimator(config, nets, device="cpu", precision="bf16")
+    assert next(half.nets["posenet"].parameters()).dtype == torch.bfloat16
+    assert next(half.nets["poseprior"].parameters()).dtype == torch.float32  # not run under autocast
+    assert next(nets["posenet"].parameters()).dtype == torch.float32
+    full = HandPoseEstimator(config, nets, device="cpu", precision="fp32")
+    frame = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    box = [np.array([[64, 48, 60]], np.float32)]
+    (kp16, _, _), = half.keypoints_in_boxes([frame], box, [["left"]])
+    (kp32, _, _), = full.keypoints_in_boxes([frame], box, [["left"]])
+    assert np.abs(kp16 - kp32).max() < 5.0  # px in a 96x128 frame: the same hand, bf16 rounding apart
