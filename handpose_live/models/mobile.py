@@ -90,9 +90,9 @@ def same_pad(kernel: int, stride: int) -> tuple[int, int, int, int]:
 
 class SameConv(nn.Conv2d):
     """Conv2d with TF "SAME" padding (exact for even input sizes) and a bias. Zero padding that is
-    the same on every side (stride 1) is the convolution's own; only the rest (stride 2, a
-    non-zero pad value) is a separate ``F.pad`` — a copy of the input (two fewer per block here:
-    ~10 % of the refiner's time on this CPU, BENCHMARKS.md)."""
+    the same on every side (1x1 convs, stride-1 kxk) is the convolution's own; only the rest
+    (stride 2, the stem's non-zero pad value) is a separate ``F.pad``, a copy of the input — once
+    before nearly every conv, ~10 % of the refiner's time on this CPU (BENCHMARKS.md)."""
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1,
                  pad_value: float = 0.0):
