@@ -147,9 +147,13 @@ def test_export_gives_a_model_the_estimator_runs_and_evaluate_writes_json(traine
     est = HandPoseEstimator.from_pretrained(model, device="cpu")
     assert est.model_name == "smoke"
     # the folder holds the checkpoints' weights (fp16-rounded) and the HandSegNet's detection options
+    # (read from the folder: an estimator holds its autocast networks' weights at its precision)
+    from handpose_live.checkpoint import load_model
+
+    _, folder_nets, _ = load_model(model)
     for stage, net in (("posenet", "posenet"), ("handseg", "handsegnet"), ("lifting", "viewpoint")):
         trained_state = checkpoints.load(trained / stage / "last.pt")["networks"][net]
-        exported = est.nets[net].state_dict()
+        exported = folder_nets[net].state_dict()
         assert trained_state.keys() == exported.keys()
         for key, value in trained_state.items():
             assert torch.allclose(exported[key].float(), value.float().half().float(), atol=1e-6), (net, key)
