@@ -83,7 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--lifting-world", default=None, metavar="REFINER",
                     help="lifting: PosePrior and ViewPoint also read the keypoint refiner's world landmarks "
                          "(ours); REFINER: 'mediapipe' (converted) or a model folder with a refiner, whose "
-                         "crop settings the model keeps; needed again with --resume")
+                         "crop settings the model keeps (nets that already read them, from --init or --resume, "
+                         "use 'mediapipe' unless it is given)")
     ap.add_argument("--image-features", action="store_true",
                     help="lifting: PosePrior and ViewPoint also read PoseNet's deepest image features "
                          "(ours, not the paper's; needs --posenet)")
