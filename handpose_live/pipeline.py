@@ -42,8 +42,9 @@ SIDE_MEMORY = 0.8
 LOST_TRACK_REACH = 2.0
 
 
-# the networks run under autocast at reduced precision (``HandPoseEstimator._amp``); only these
-AUTOCAST_NETS = ("handsegnet", "posenet", "landmark")
+# the convolutional networks: run channels_last on the CPU and under autocast at reduced precision
+# (``HandPoseEstimator._amp``); the lifting nets run in fp32
+CONV_NETS = ("handsegnet", "posenet", "landmark")
 
 
 def hand_score(region_confidence: float, keypoint_scores: np.ndarray) -> float:
@@ -183,7 +184,7 @@ class HandPoseEstimator:
         self.weights_sha256 = dict(digests or {})
         fmt = torch.channels_last if self._device.type == "cpu" else torch.contiguous_format
         self.nets = {k: v.eval().to(self._device) for k, v in networks.items()}
-        for k in ("handsegnet", "posenet", "landmark"):  # channels_last: the refiner 3x faster in fp32 here
+        for k in CONV_NETS:  # channels_last: the refiner 3x faster in fp32 here
             if k in self.nets:
                 self.nets[k] = self.nets[k].to(memory_format=fmt)
         self._memory_format = fmt
@@ -191,7 +192,7 @@ class HandPoseEstimator:
             precision, self._device,
             probe=lambda dtype: time_networks(self.nets, config, self._device, fmt, dtype))
         if self._amp_dtype is not None:  # autocast would cast these weights again on every call: once here
-            for k in AUTOCAST_NETS:  # (the same rounding, so the same outputs; the lifting nets stay fp32)
+            for k in CONV_NETS:  # (the same rounding, so the same outputs; the lifting nets stay fp32)
                 if k in self.nets:  # a copy: the caller's networks keep their weights (another estimator may share them)
                     self.nets[k] = copy.deepcopy(self.nets[k])
                     for m in self.nets[k].modules():
@@ -400,9 +401,8 @@ class HandPoseEstimator:
         direct = self.config.landmark is not None and self.config.landmark.world == "3d"
         for i, w in enumerate(world if direct else []):
             if w is not None:  # the refiner's world landmarks, wrist-relative, the palm scaled to the setting
-                w = w - w[RHD_WRIST]
-                xyz[i] = (w * (self.config.palm_length_m / max(float(np.linalg.norm(w[RHD_MIDDLE_MCP])), 1e-4))
-                          ).astype(np.float32)
+                xyz[i] = (world_input(torch.from_numpy(w)[None])[0] * self.config.palm_length_m).numpy().astype(
+                    np.float32)
         lift = [i for i, v in enumerate(xyz) if v is None]
         if lift:
             reads = None if world is None else [world[i] for i in lift]

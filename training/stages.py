@@ -17,7 +17,9 @@ from handpose_live.heatmaps import encode
 from handpose_live.model_config import ModelConfig
 from handpose_live.models import HandSegNet, LandmarkConfig, LandmarkNet, PoseNet, PosePrior, ViewPoint
 from handpose_live.models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
-from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user
+from handpose_live.models.lifting import world_input
+from handpose_live.pipeline import native_bf16
+from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user, user_to_rhd
 from handpose_live.preprocess import letterbox, normalise
 from handpose_live.segmentation import segment_frames
 
@@ -94,12 +96,19 @@ def handseg_step(nets, batch, config: ModelConfig, rng: np.random.Generator, dev
     return {"loss": loss}
 
 
+def noisy_crop_boxes(batch, noise: CropNoise | None, generator=None) -> torch.Tensor:
+    """The crop boxes the run time makes from each sample's labelled keypoints
+    (``targets.runtime_crop_boxes``), with ``noise`` on their centre and side when given."""
+    return targets.runtime_crop_boxes(batch["keypoints_2d"].float(), batch["visible"].bool(),
+                                      noise.centre if noise else 0.0, noise.scale if noise else (1.0, 1.0),
+                                      generator)
+
+
 def posenet_crops(batch, config: ModelConfig, noise: CropNoise | None, generator=None, boxes=None):
     """Normalised crops, keypoints in crop px, visibility and target maps for a batch."""
     kp, vis = batch["keypoints_2d"].float(), batch["visible"].bool()
     if boxes is None:
-        boxes = targets.runtime_crop_boxes(kp, vis, noise.centre if noise else 0.0,
-                                           noise.scale if noise else (1.0, 1.0), generator)
+        boxes = noisy_crop_boxes(batch, noise, generator)
     images = normalise(batch["image_rgb"].permute(0, 3, 1, 2))
     size = config.posenet.input_size
     crops = targets.crop_batch(images, boxes, size)
@@ -170,8 +179,7 @@ def ground_truth_maps(batch, config: ModelConfig, noise: CropNoise | None, map_n
     size, m = config.posenet.input_size, config.posenet.map_size
     kp = batch["keypoints_2d"].float()
     if boxes is None:
-        boxes = targets.runtime_crop_boxes(kp, batch["visible"].bool(), noise.centre if noise else 0.0,
-                                           noise.scale if noise else (1.0, 1.0), generator)
+        boxes = noisy_crop_boxes(batch, noise, generator)
     kp_crop = cropping.frame_to_crop(kp, boxes, size)
     keep = torch.ones(kp.shape[:2], dtype=torch.bool)
     if map_noise is not None:
@@ -195,9 +203,7 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
     drawn = config.poseprior.maps == "keypoints"
     boxes = None
     if drawn:  # maps drawn from the labels in the very crops PoseNet's features come from
-        boxes = targets.runtime_crop_boxes(batch["keypoints_2d"].float(), batch["visible"].bool(),
-                                           noise.centre if noise else 0.0, noise.scale if noise else (1.0, 1.0),
-                                           generator)
+        boxes = noisy_crop_boxes(batch, noise, generator)
     maps = ground_truth_maps(batch, config, noise, map_noise, generator, boxes=boxes)
     image = None
     if posenet is not None:
@@ -300,10 +306,6 @@ def refiner_world(refiner, batch, config: ModelConfig, device, generator=None, n
     does. Zeros, as at run time where the refiner sees no hand: samples whose presence is below
     ``LandmarkConfig.min_presence``, hand-free or keypoint-only samples, and a random ``drop``
     share."""
-    from handpose_live.models.lifting import world_input
-    from handpose_live.pipeline import native_bf16
-    from handpose_live.skeleton import user_to_rhd
-
     crops, _, m = landmark_crops(batch, config, noise, generator, return_maps=True)
     fast = device.type == "cuda" or native_bf16()
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
