@@ -129,6 +129,8 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
         est = factory(args.model, args.device or "auto", args.precision, mode)
         if args.hand_size is not None:
             est.palm_length_m = args.hand_size
+        if args.camera_fov is not None:
+            est.camera_fov_deg = args.camera_fov
         if not getattr(est, "estimates_side", True) and args.hand_side is None:
             raise BatchError(f"model {est.model_name} tells only hand from background: "
                              "pass --hand-side left or --hand-side right")
@@ -138,6 +140,7 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
             source_kind=src.kind, source_description=str(args.source), record_raw=args.raw_video,
             time_base=time_base_for(src.kind),
             palm_length_m=getattr(est, "palm_length_m", None),
+            camera_fov_deg=getattr(est, "camera_fov_deg", None),
         )
         return _process(src, est, writer, args)
     finally:

@@ -17,6 +17,7 @@ import argparse
 import re
 import sys
 
+from .camera import check_fov
 from .hand_size import check_palm_length
 
 BATCH_FLAGS = ("--headless", "--export-csv")
@@ -75,6 +76,14 @@ def _palm_cm(text: str) -> float:
         raise argparse.ArgumentTypeError(str(e) if "palm" in str(e) else f"not a number: {text!r}") from None
 
 
+def _fov(text: str) -> float:
+    """``--camera-fov`` in degrees, checked."""
+    try:
+        return check_fov(float(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e) if "field of view" in str(e) else f"not a number: {text!r}") from None
+
+
 def common_parser() -> argparse.ArgumentParser:
     """The flags every mode shares, checked the same way (a parent parser, no --help)."""
     p = argparse.ArgumentParser(add_help=False)
@@ -92,6 +101,9 @@ def common_parser() -> argparse.ArgumentParser:
     p.add_argument("--hand-size", type=_palm_cm, default=None, metavar="CM",
                    help="palm length in cm, back of the hand, wrist crease to middle knuckle: the scale of "
                         "the 3D keypoints (default: the window's last setting, else 10)")
+    p.add_argument("--camera-fov", type=_fov, default=None, metavar="DEG",
+                   help="the camera's horizontal field of view in degrees: how the 3D of a hand away from the "
+                        "image centre is turned (default: the window's last setting, else 60)")
     return p
 
 

@@ -79,6 +79,9 @@ class ModelConfig:
                              f"{self.viewpoint.maps!r}")
         if self.poseprior.world != self.viewpoint.world:
             raise ValueError("PosePrior and ViewPoint must both read world landmarks or neither")
+        if self.poseprior.frame != self.viewpoint.frame:
+            raise ValueError(f"PosePrior and ViewPoint must give 3D in the same frame, got {self.poseprior.frame!r} "
+                             f"and {self.viewpoint.frame!r}")
         if self.poseprior.world and (self.landmark is None or self.landmark.world != "lifting"):
             raise ValueError("lifting nets that read world landmarks need a keypoint refiner with world \"lifting\"")
 

@@ -19,6 +19,7 @@ import torch
 
 from . import crop as cropping
 from .canonical import from_canonical, metric_scale
+from .camera import DEFAULT_FOV_DEG, check_fov, intrinsics, ray_rotation
 from .hand_size import check_palm_length
 from .checkpoint import load_model
 from .hand import Hand
@@ -200,14 +201,17 @@ class HandPoseEstimator:
                             m.to(self._amp_dtype)
         self._ids = itertools.count()
         self.last_masks: list[np.ndarray | None] = []
+        self._fov_deg = DEFAULT_FOV_DEG
         self.reset()
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, device: str = "auto",
                         precision: str = "auto", mode: str = "image",
-                        palm_length_m: float | None = None, flip_test: bool = False) -> "HandPoseEstimator":
+                        palm_length_m: float | None = None, flip_test: bool = False,
+                        camera_fov_deg: float | None = None) -> "HandPoseEstimator":
         """Load a model folder (or a name under ``assets/models``; ``None`` = the shipped default).
         ``palm_length_m``: the user's hand size (see ``palm_length_m``; default: the model's, 0.10 m).
+        ``camera_fov_deg``: the camera's horizontal field of view (see ``camera_fov_deg``).
         ``flip_test``: run PoseNet on every crop and on its mirror image and average the two (score
         maps mirrored back, side logits negated): about twice PoseNet's cost.
         Raises ``checkpoint.ModelNotFoundError`` / ``checkpoint.CorruptModelError``."""
@@ -216,7 +220,21 @@ class HandPoseEstimator:
                   flip_test=flip_test)
         if palm_length_m is not None:
             est.palm_length_m = palm_length_m
+        if camera_fov_deg is not None:
+            est.camera_fov_deg = camera_fov_deg
         return est
+
+    @property
+    def camera_fov_deg(self) -> float:
+        """The camera's horizontal field of view in degrees (default ``camera.DEFAULT_FOV_DEG``):
+        with lifting nets that give 3D in a crop's ray frame (``LiftingConfig.frame``) it sets the
+        ray, and so how a hand away from the image centre is turned in ``keypoints_3d``; other
+        models ignore it. ``ValueError`` outside ``camera.FOV_RANGE_DEG``."""
+        return self._fov_deg
+
+    @camera_fov_deg.setter
+    def camera_fov_deg(self, value: float) -> None:
+        self._fov_deg = check_fov(value)
 
     @property
     def palm_length_m(self) -> float:
@@ -406,16 +424,19 @@ class HandPoseEstimator:
         lift = [i for i, v in enumerate(xyz) if v is None]
         if lift:
             reads = None if world is None else [world[i] for i in lift]
-            for i, v in zip(lift, self._lift(poses, [idx[i] for i in lift], kp[lift], reads)):
+            shapes = [hand_frames[i].shape[:2] for i in lift]
+            for i, v in zip(lift, self._lift(poses, [idx[i] for i in lift], kp[lift], reads, shapes)):
                 xyz[i] = v
         return list(zip(kp, poses.confidence[idx], xyz, [poses.sides[k] for k in idx],
                         [poses.p_right[k] for k in idx]))
 
-    def _lift(self, poses: PoseNetOutput, idx: list[int], kp: np.ndarray, world: list | None = None) -> np.ndarray:
+    def _lift(self, poses: PoseNetOutput, idx: list[int], kp: np.ndarray, world: list | None = None,
+              frame_shapes: list[tuple[int, int]] | None = None) -> np.ndarray:
         """PosePrior + ViewPoint on the hands ``idx`` of ``poses`` whose reported keypoints are
         ``kp`` ``[N, 21, 2]`` (RHD, frame px) and, for nets that read them, whose refiner's world
         landmarks are ``world`` (per hand ``[21, 3]`` or None): their 3D keypoints ``[N, 21, 3]``
-        (RHD, metres, wrist-relative)."""
+        (RHD, metres, wrist-relative, the camera's frame). Nets giving 3D in the crop's ray frame
+        (``LiftingConfig.frame``) need each hand's frame ``(height, width)`` in ``frame_shapes``."""
         sel = torch.as_tensor(idx, device=self._device)
         boxes = poses.boxes[sel]
         if self.config.poseprior.maps == "keypoints":  # maps drawn from the reported keypoints
@@ -437,6 +458,10 @@ class HandPoseEstimator:
         rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](*inputs, **extra))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
+        if self.config.viewpoint.frame == "ray":  # the crop's ray frame -> the camera's (row vectors: x @ R^T)
+            K = torch.from_numpy(np.stack([intrinsics(h, w, self._fov_deg) for h, w in frame_shapes]))
+            turn = ray_rotation(K, boxes[:, :2].double().cpu()).to(xyz)
+            xyz = xyz @ turn.transpose(1, 2)
         return xyz.cpu().numpy()
 
     def _refine(self, hand_frames: list[np.ndarray], kp_rhd: np.ndarray) -> tuple[np.ndarray, list | None]:

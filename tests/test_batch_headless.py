@@ -89,10 +89,11 @@ def test_real_estimator_with_random_tiny_model(tmp_path, capsys, tiny_model_dir)
         cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 255, (120, 160, 3), np.uint8))
     out = tmp_path / "out"
     code = batch.main(["--headless", "--source", str(folder), "--out", str(out),
-                       "--model", str(tiny_model_dir), "--device", "cpu", "--batch-size", "2"])
+                       "--model", str(tiny_model_dir), "--device", "cpu", "--batch-size", "2", "--camera-fov", "66"])
     assert code == 0, capsys.readouterr().err
     with SessionReader(out) as r:
         assert len(r) == 3 and r.info["model"]["name"] == "random-tiny"
+        assert r.info["camera_fov_deg"] == 66.0  # the field of view the 3D was turned with
         assert "config.json" in r.info["model"]["weights_sha256"]
         assert r.video_frame(2).shape == (120, 160, 3)
 

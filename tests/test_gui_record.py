@@ -115,10 +115,12 @@ def test_record_button_shows_time_and_frames_and_uses_the_sessions_folder(qtbot,
     w.start_source(open_demo(), "demo")
     w.panel.hand_size_spin.setValue(9.5)  # the hand size scales the estimator and goes into the session
     assert w.estimator.palm_length_m == pytest.approx(0.095) and settings.hand_size_cm == 9.5
+    w.panel.fov_spin.setValue(70)  # so does the camera's field of view
+    assert w.estimator.camera_fov_deg == 70.0 and settings.camera_fov_deg == 70.0
     w.actions.record.setChecked(True)
     qtbot.waitUntil(lambda: w.recorder.frames >= 3, timeout=10000)
     w.update_status()
-    assert not w.panel.hand_size_spin.isEnabled()  # fixed while recording
+    assert not w.panel.hand_size_spin.isEnabled() and not w.panel.fov_spin.isEnabled()  # fixed while recording
     text = w.actions.record.text()
     assert text.startswith("Stop ● 0:0") and text.endswith(" frames")
     assert w.panel.record_button.text() == text
@@ -126,9 +128,10 @@ def test_record_button_shows_time_and_frames_and_uses_the_sessions_folder(qtbot,
     w.close()  # closing the window while recording: status "interrupted"
     info = json.loads((folder / "session.json").read_text())
     assert info["status"] == "interrupted" and info["status_message"] == "window closed"
-    assert info["palm_length_m"] == pytest.approx(0.095)
+    assert info["palm_length_m"] == pytest.approx(0.095) and info["camera_fov_deg"] == 70.0
     loaded = AppSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
     assert loaded.sessions_dir == str(tmp_path / "my sessions") and loaded.hand_size_cm == 9.5
+    assert loaded.camera_fov_deg == 70.0
 
 
 @pytest.mark.gui
@@ -168,14 +171,15 @@ def test_gui_recording_of_a_damaged_video_ends_incomplete(tmp_path, tiny_model_d
     out = tmp_path / "rec"
     proc = subprocess.run(
         [sys.executable, str(REPO / "main.py"), "--source", str(video), "--record", str(out),
-         "--max-frames", "100", "--model", str(tiny_model_dir), "--device", "cpu", "--hand-size", "9"],
+         "--max-frames", "100", "--model", str(tiny_model_dir), "--device", "cpu", "--hand-size", "9",
+         "--camera-fov", "65"],
         env=app_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     with SessionReader(out) as r:
         assert len(r) == 57 and [x.frame for x in r][21:25] == [21, 22, 26, 27]
         assert r.info["status"] == "incomplete" and r.info["source_frames_lost"] == 3
         assert "3 frames lost" in r.info["status_message"]
-        assert r.info["palm_length_m"] == pytest.approx(0.09)
+        assert r.info["palm_length_m"] == pytest.approx(0.09) and r.info["camera_fov_deg"] == 65.0
         assert r.info["video"]["codec"] in ("h264", "mpeg4")
 
 

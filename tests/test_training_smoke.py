@@ -222,6 +222,29 @@ def test_lifting_on_maps_drawn_from_keypoints_trains_and_exports(trained, tmp_pa
                           "--out", str(tmp_path / "eval"), "--device", "cpu"]) == 0
 
 
+def test_lifting_in_the_ray_frame_trains_and_exports(trained, tmp_path):
+    """--lifting-frame ray: continuing camera-frame nets, the choice travels in the checkpoint's and
+    the exported model's config, and the exported model turns its 3D with the camera's field of view."""
+    common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128",
+              "--out", str(tmp_path), "--iters", "2"]
+    assert train.main(["--stage", "lifting", "--init", str(trained / "lifting/last.pt"), "--lifting-frame", "ray",
+                       *common]) == 0
+    state = checkpoints.load(tmp_path / "lifting" / "last.pt")
+    assert state["config"]["poseprior"]["frame"] == state["config"]["viewpoint"]["frame"] == "ray"
+    model = tmp_path / "model"
+    assert export.main(["--handseg", str(trained / "handseg/last.pt"), "--posenet", str(trained / "posenet/last.pt"),
+                        "--lifting", str(tmp_path / "lifting/last.pt"), "--out", str(model), "--name", "ray"]) == 0
+    est = HandPoseEstimator.from_pretrained(model, device="cpu", precision="fp32")
+    assert est.config.viewpoint.frame == "ray"
+    frame = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    box = [np.array([[100, 20, 40]], np.float32)]
+    (_, _, narrow), = est.keypoints_in_boxes([frame], box, [["left"]])
+    est.camera_fov_deg = 120
+    (_, _, wide), = est.keypoints_in_boxes([frame], box, [["left"]])
+    assert np.isfinite(wide).all() and not np.allclose(narrow, wide, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(narrow, axis=1), np.linalg.norm(wide, axis=1), rtol=1e-4, atol=1e-6)
+
+
 def test_drawn_lifting_maps_sit_in_the_crops_posenet_reads():
     """In ``lifting_step`` with drawn maps, each map's peak lies where the labelled keypoint falls
     in the crop PoseNet's image features come from (one set of boxes for both)."""

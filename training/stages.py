@@ -198,11 +198,14 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
     keypoint-only sources, ``keypoints_only``, keep ground-truth maps, and read zero image
     features when the lifting nets read PoseNet's features). Pseudo-labelled 3D
     (``is_pseudo_label``) gets the robust loss. Lifting nets that read world landmarks
-    (``LiftingConfig.world``) get ``refiner``'s (``refiner_world``)."""
+    (``LiftingConfig.world``) get ``refiner``'s (``refiner_world``). Nets that give 3D in the
+    crop's ray frame (``LiftingConfig.frame``) learn camera-frame labels turned into it
+    (``targets.to_ray_frame``)."""
     has3d = batch["has_3d"].bool()
     drawn = config.poseprior.maps == "keypoints"
+    ray = config.viewpoint.frame == "ray"
     boxes = None
-    if drawn:  # maps drawn from the labels in the very crops PoseNet's features come from
+    if drawn or ray:  # maps drawn from the labels in the very crops PoseNet's features come from
         boxes = noisy_crop_boxes(batch, noise, generator)
     maps = ground_truth_maps(batch, config, noise, map_noise, generator, boxes=boxes)
     image = None
@@ -223,7 +226,10 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
             c = posenet.feature_channels
             image = torch.zeros(len(maps), c, 1, 1, device=device)
     maps = maps.to(device)
-    canonical_gt, rotation_gt, one_hot = targets.lifting_targets(batch["keypoints_3d"], batch["side"])
+    xyz = batch["keypoints_3d"].float()
+    if ray:  # camera-frame labels into the frame of the ray through each crop's centre
+        xyz = targets.to_ray_frame(xyz, batch["K"], boxes[:, :2], batch["has_3d_camera"].bool())
+    canonical_gt, rotation_gt, one_hot = targets.lifting_targets(xyz, batch["side"])
     one_hot = one_hot.to(device)
     world = None
     if config.poseprior.world:

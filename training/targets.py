@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from handpose_live import crop as cropping
+from handpose_live.camera import ray_rotation
 from handpose_live.canonical import to_canonical
 from handpose_live.heatmaps import encode
 
@@ -42,6 +43,17 @@ def keypoint_targets(kp2d: torch.Tensor, visible: torch.Tensor, boxes: torch.Ten
     inside = ((kp_crop >= 0) & (kp_crop <= size - 1)).all(-1)
     vis = visible.bool() & inside
     return kp_crop, vis, encode(kp_crop, vis, size, size)
+
+
+def to_ray_frame(xyz: torch.Tensor, K: torch.Tensor, centres: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
+    """3D labels ``[B, 21, 3]`` in the frame of the ray through each crop's centre ``[B, 2]``
+    (frame px) of the sample's camera ``K`` ``[B, 3, 3]`` (``camera.ray_rotation``): what a crop
+    shows, and what lifting nets with ``LiftingConfig.frame == "ray"`` give. Only samples whose
+    labels are in the camera's frame (``camera`` ``[B]``, ``has_3d_camera``) are turned; the rest
+    (e.g. MediaPipe's world landmarks, regressed from a crop like ours) are taken as they are."""
+    turn = ray_rotation(K.double(), centres.double().cpu()).to(xyz)  # x_cam = R x_ray
+    rotated = xyz @ turn  # row vectors: x_ray = R^T x_cam
+    return torch.where(camera.to(xyz.device)[:, None, None], rotated, xyz)
 
 
 def lifting_targets(xyz: torch.Tensor, side: torch.Tensor):

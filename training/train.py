@@ -85,6 +85,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "(ours); REFINER: 'mediapipe' (converted) or a model folder with a refiner, whose "
                          "crop settings the model keeps (nets that already read them, from --init or --resume, "
                          "use 'mediapipe' unless it is given)")
+    ap.add_argument("--lifting-frame", choices=("camera", "ray"), default=None,
+                    help="lifting: the frame of the 3D PosePrior and ViewPoint give — the camera's (the paper) or "
+                         "the ray's through the crop's centre, which the crop shows (ours; camera-frame labels are "
+                         "turned into it with each sample's K, and the run time turns the output back; default: "
+                         "the preset's or --init's)")
     ap.add_argument("--image-features", action="store_true",
                     help="lifting: PosePrior and ViewPoint also read PoseNet's deepest image features "
                          "(ours, not the paper's; needs --posenet)")
@@ -161,6 +166,8 @@ def apply_overrides(config: ModelConfig, args) -> None:
         config.poseprior.maps = config.viewpoint.maps = args.lifting_maps
     if getattr(args, "lifting_world", None) is not None:
         config.poseprior.world = config.viewpoint.world = True
+    if getattr(args, "lifting_frame", None) is not None:
+        config.poseprior.frame = config.viewpoint.frame = args.lifting_frame
     if getattr(args, "crop_size", None) is not None:
         config.posenet.input_size = args.crop_size
         config.posenet.__post_init__()  # a multiple of the encoder's stride

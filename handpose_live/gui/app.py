@@ -85,6 +85,8 @@ def prepare(args, settings: AppSettings):
         settings.smoothing = False
     if args.hand_size is not None:
         settings.hand_size_cm = round(args.hand_size * 100, 1)
+    if args.camera_fov is not None:
+        settings.camera_fov_deg = round(args.camera_fov, 1)
     source, key, note = open_start_source(args, settings)
     try:
         if args.model is not None:

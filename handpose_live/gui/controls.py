@@ -8,6 +8,7 @@ from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import (QAction, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
                              QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
+from ..camera import FOV_RANGE_DEG
 from ..hand_size import PALM_LENGTH_RANGE_M
 from .settings import RESOLUTIONS
 
@@ -110,6 +111,16 @@ class ControlPanel(QWidget):
             "Palm length: on the back of the hand, from the middle of the wrist crease to the middle "
             "finger's knuckle. Sets the scale of the 3D keypoints (adults: about 8.5-11.5 cm)")
 
+        self.fov_spin = QDoubleSpinBox()
+        lo, hi = FOV_RANGE_DEG
+        self.fov_spin.setRange(lo, hi)
+        self.fov_spin.setDecimals(0)
+        self.fov_spin.setSingleStep(5)
+        self.fov_spin.setSuffix("°")
+        self.fov_spin.setToolTip(
+            "The camera's horizontal field of view (webcams: about 55-70°). Turns the 3D of a hand away "
+            "from the image centre the way the camera sees it")
+
         source = QGroupBox("Source")
         form = QFormLayout(source)
         form.addRow("Input", self.source_combo)
@@ -125,6 +136,7 @@ class ControlPanel(QWidget):
         form.addRow("Device", self.device_combo)
         form.addRow("Hand side", self.side_combo)
         form.addRow("Hand size", self.hand_size_spin)
+        form.addRow("Camera FOV", self.fov_spin)
 
         play = _button(actions.play)
         play.setObjectName("play")

@@ -145,9 +145,11 @@ class MainWindow(WindowActions, RecordingActions, QMainWindow):
         self.update_status()
 
     def apply_hand_size(self) -> None:
-        """The hand size setting (palm length, cm) scales the model's 3D keypoints."""
+        """The hand size setting (palm length, cm) scales the model's 3D keypoints; the camera's
+        field of view turns those of a hand away from the image centre."""
         if self.estimator is not None:
             self.estimator.palm_length_m = self.settings.hand_size_cm / 100
+            self.estimator.camera_fov_deg = self.settings.camera_fov_deg
 
     def enable_side_choice(self) -> None:
         """Only models that cannot tell left from right (2-class, no side head) are told the side."""

@@ -56,7 +56,7 @@ class RecordingController:
 
     def start(self, folder: Path, *, fps: float, model_name: str, weights_sha256: dict,
               source_kind: str, source_description: str, smoothed: bool,
-              palm_length_m: float | None = None) -> Path:
+              palm_length_m: float | None = None, camera_fov_deg: float | None = None) -> Path:
         """Record into the new session folder ``folder`` (refused when it exists and is not
         empty); errors propagate with a user-facing message."""
         kind = source_kind if source_kind in ("camera", "video", "images") else "other"
@@ -65,7 +65,7 @@ class RecordingController:
             weights_sha256=weights_sha256, source_kind=kind, source_description=source_description,
             mirrored=bool(self._view.get("mirror")), smoothed=smoothed,
             time_base=time_base_for(kind),
-            palm_length_m=palm_length_m)
+            palm_length_m=palm_length_m, camera_fov_deg=camera_fov_deg)
         with self._lock:
             self._writer, self.error, self._kind, self._t0 = writer, "", kind, None
         log.info("recording to %s", writer.folder)

@@ -37,7 +37,8 @@ class RecordingActions:
             model_name=getattr(estimator, "model_name", None) or "none",
             weights_sha256=dict(getattr(estimator, "weights_sha256", {}) or {}),
             source_kind=source.kind, source_description=source.name, smoothed=self.settings.smoothing,
-            palm_length_m=getattr(estimator, "palm_length_m", None))
+            palm_length_m=getattr(estimator, "palm_length_m", None),
+            camera_fov_deg=getattr(estimator, "camera_fov_deg", None))
         self.set_record_checked(True)
         self.status.showMessage(f"Recording to {folder}", 5000)
         self.refresh_record_button()
@@ -90,3 +91,4 @@ class RecordingActions:
             action.setToolTip(f"Record a session into a new folder under {self.sessions_dir()} (Ctrl+R)")
         self.status.show_recording(recorder.frames if recorder.recording else None)
         self.panel.hand_size_spin.setEnabled(not recorder.recording)  # session.json holds one size
+        self.panel.fov_spin.setEnabled(not recorder.recording)  # and one field of view

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PyQt5.QtCore import QSettings, QStandardPaths
 
+from ..camera import DEFAULT_FOV_DEG, check_fov
 from ..hand_size import DEFAULT_PALM_LENGTH_M, check_palm_length
 
 ORGANIZATION = "handpose-live"
@@ -29,6 +30,7 @@ class AppSettings:
     device: str = "auto"
     hand_side: str = "right"  # for models that cannot tell left from right: which hand is shown
     hand_size_cm: float = DEFAULT_PALM_LENGTH_M * 100  # palm length: the scale of the 3D keypoints
+    camera_fov_deg: float = DEFAULT_FOV_DEG  # the camera's horizontal field of view: the turn of off-centre 3D
     last_dir: str = ""
     sessions_dir: str = ""  # where the record button puts sessions; "" = <data dir>/sessions
 
@@ -60,6 +62,10 @@ class AppSettings:
             check_palm_length(settings.hand_size_cm / 100)
         except ValueError:
             settings.hand_size_cm = cls.hand_size_cm
+        try:
+            check_fov(settings.camera_fov_deg)
+        except ValueError:
+            settings.camera_fov_deg = cls.camera_fov_deg
         return settings
 
     def save(self, store: QSettings) -> None:

@@ -55,6 +55,7 @@ class WindowActions:
         p.set_devices(list(devices), s.device)
         p.side_combo.setCurrentText(s.hand_side)
         p.hand_size_spin.setValue(s.hand_size_cm)
+        p.fov_spin.setValue(s.camera_fov_deg)
         geometry = self.store.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -101,6 +102,7 @@ class WindowActions:
         p.device_combo.currentTextChanged.connect(lambda text: self.change_model(s.model, device=text))
         p.side_combo.currentTextChanged.connect(lambda text: self.change_side(text))
         p.hand_size_spin.valueChanged.connect(lambda cm: self.change_hand_size(cm))
+        p.fov_spin.valueChanged.connect(lambda deg: self.change_camera_fov(deg))
 
     def _model_name(self) -> str:
         return getattr(self.estimator, "model_name", None) or "none"
@@ -169,6 +171,12 @@ class WindowActions:
         """The palm length (cm) that scales the 3D keypoints; a recording keeps the size it
         started with (the spin box is disabled while recording)."""
         self.settings.hand_size_cm = round(float(cm), 1)
+        self.apply_hand_size()
+
+    def change_camera_fov(self, deg: float) -> None:
+        """The camera's horizontal field of view (degrees) the 3D is turned with; like the hand
+        size, a recording keeps the one it started with."""
+        self.settings.camera_fov_deg = round(float(deg), 1)
         self.apply_hand_size()
 
     def snapshot(self) -> None:

@@ -15,6 +15,7 @@ from .layers import LEAKY_SLOPE, conv, scaled
 
 ROTATIONS = ("axis_angle", "6d")
 MAP_SOURCES = ("posenet", "keypoints")
+FRAMES = ("camera", "ray")
 IMAGE_WIDTH, IMAGE_GRID = 32, 4  # image features: 1x1 conv to 32 channels, pooled to a 4x4 grid
 
 
@@ -42,7 +43,10 @@ class LiftingConfig:
     them from the labels with map noise (``training.train --lifting-maps``).
     ``world`` (ours): the nets also read the keypoint refiner's world landmarks of the hand
     (``models/landmark.py``, ``LandmarkConfig.world = "lifting"``; ``world_input`` makes them
-    scale-free; zeros where the refiner saw no hand)."""
+    scale-free; zeros where the refiner saw no hand).
+    ``frame`` (ours): the frame of the 3D the nets give — ``"camera"`` (the paper: the camera's),
+    or ``"ray"``, the frame of a camera looking along the ray through the crop's centre, which is
+    what the crop shows (``camera.py``); the run time turns ``"ray"`` output into the camera's."""
 
     width: float = 1.0
     input_size: int = 32
@@ -50,8 +54,11 @@ class LiftingConfig:
     image_channels: int = 0
     maps: str = "posenet"
     world: bool = False
+    frame: str = "camera"
 
     def __post_init__(self):
+        if self.frame not in FRAMES:
+            raise ValueError(f"lifting frame must be one of {FRAMES}, got {self.frame!r}")
         self.input_size = int(self.input_size)
         if self.input_size % 8:
             raise ValueError(f"lifting input_size must be a multiple of 8, got {self.input_size}")

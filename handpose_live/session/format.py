@@ -80,6 +80,7 @@ def new_info(
     segment_frames: int,
     codec: str,
     palm_length_m: float | None = None,
+    camera_fov_deg: float | None = None,
 ) -> dict:
     """The ``session.json`` content at the start of a recording (frame size still unknown)."""
     if source_kind not in SOURCE_KINDS:
@@ -102,6 +103,7 @@ def new_info(
         "time_base": time_base,
         "mirrored": bool(mirrored),
         "palm_length_m": None if palm_length_m is None else round(float(palm_length_m), 4),
+        "camera_fov_deg": None if camera_fov_deg is None else round(float(camera_fov_deg), 2),
         "smoothed": bool(smoothed),
         "keypoint_names": list(KEYPOINT_NAMES),
         "units": dict(UNITS),

@@ -94,6 +94,7 @@ class SessionWriter:
         segment_seconds: float = fmt.SEGMENT_SECONDS,
         fsync_every_frames: int = 30,
         palm_length_m: float | None = None,
+        camera_fov_deg: float | None = None,
     ):
         self.folder = prepare_session_folder(folder)
         segment_frames = fmt.segment_frames_for(fps, segment_seconds)
@@ -105,6 +106,7 @@ class SessionWriter:
             source_kind=source_kind, source_description=source_description, mirrored=mirrored,
             smoothed=smoothed, record_raw=record_raw, time_base=time_base,
             segment_frames=segment_frames, codec=self._videos["annotated"].codec, palm_length_m=palm_length_m,
+            camera_fov_deg=camera_fov_deg,
         )
         self.fsync_every_frames = int(fsync_every_frames)
         self.frame_count = 0
