@@ -459,6 +459,8 @@ class HandPoseEstimator:
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
         if self.config.viewpoint.frame == "ray":  # the crop's ray frame -> the camera's (row vectors: x @ R^T)
+            if frame_shapes is None:
+                raise ValueError("lifting nets in the ray frame need the hands' frame sizes")
             K = torch.from_numpy(np.stack([intrinsics(h, w, self._fov_deg) for h, w in frame_shapes]))
             turn = ray_rotation(K, boxes[:, :2].double().cpu()).to(xyz)
             xyz = xyz @ turn.transpose(1, 2)

@@ -52,6 +52,11 @@ def test_to_ray_frame_turns_camera_labels_only():
     centres = torch.tensor([[300.0, 20.0], [300.0, 20.0]])
     out = to_ray_frame(xyz, K, centres, torch.tensor([True, False]))
     assert torch.equal(out[1], xyz[1])  # a pseudo-label (e.g. MediaPipe's world landmarks) stays as it is
+    no_camera = K.clone()
+    no_camera[1] = 0.0  # a source without a camera: its K is never read
+    assert torch.equal(to_ray_frame(xyz, no_camera, centres, torch.tensor([True, False])), out)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # bf16 training: the labels stay exact fp32
+        assert torch.equal(to_ray_frame(xyz, K, centres, torch.tensor([True, False])), out)
     R = ray_rotation(K[:1].double(), centres[:1].double())[0].float()
     assert torch.allclose(out[0] @ R.T, xyz[0], atol=1e-6)  # the run time's turn undoes it
     # a point on the ray through the crop's centre lies on the ray frame's optical axis

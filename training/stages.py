@@ -205,8 +205,8 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
     drawn = config.poseprior.maps == "keypoints"
     ray = config.viewpoint.frame == "ray"
     boxes = None
-    if drawn or ray:  # maps drawn from the labels in the very crops PoseNet's features come from
-        boxes = noisy_crop_boxes(batch, noise, generator)
+    if drawn or ray:  # maps drawn from the labels in the very crops PoseNet's features come from,
+        boxes = noisy_crop_boxes(batch, noise, generator)  # and whose centres' rays set the label frame
     maps = ground_truth_maps(batch, config, noise, map_noise, generator, boxes=boxes)
     image = None
     if posenet is not None:

@@ -51,9 +51,13 @@ def to_ray_frame(xyz: torch.Tensor, K: torch.Tensor, centres: torch.Tensor, came
     shows, and what lifting nets with ``LiftingConfig.frame == "ray"`` give. Only samples whose
     labels are in the camera's frame (``camera`` ``[B]``, ``has_3d_camera``) are turned; the rest
     (e.g. MediaPipe's world landmarks, regressed from a crop like ours) are taken as they are."""
-    turn = ray_rotation(K.double(), centres.double().cpu()).to(xyz)  # x_cam = R x_ray
-    rotated = xyz @ turn  # row vectors: x_ray = R^T x_cam
-    return torch.where(camera.to(xyz.device)[:, None, None], rotated, xyz)
+    out = xyz.clone()
+    rows = camera.bool().cpu()
+    if rows.any():  # (only these: another source's K may be a placeholder)
+        turn = ray_rotation(K[rows].double().cpu(), centres[rows].double().cpu()).to(xyz.device)  # x_cam = R x_ray
+        with torch.autocast(xyz.device.type, enabled=False):  # labels at full precision under bf16 training too
+            out[rows.to(xyz.device)] = (xyz[rows.to(xyz.device)].double() @ turn).to(xyz.dtype)  # x_ray = R^T x_cam
+    return out
 
 
 def lifting_targets(xyz: torch.Tensor, side: torch.Tensor):
