@@ -7,13 +7,18 @@ cannot tell the two apart. Lifting nets with ``LiftingConfig.frame == "ray"`` ar
 labels turned into the ray's frame, and the run time turns their output back with the rotation
 of the ray through the crop's centre (``ray_rotation``) for a camera of ``fov_deg`` (the
 webcam's field of view, unknown in general: ``DEFAULT_FOV_DEG`` unless the user sets it).
+
+No numpy or torch at import: the command line, which decides before anything heavy loads
+whether to open the window, checks the setting (``check_fov``).
 """
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
 DEFAULT_FOV_DEG = 60.0  # horizontal field of view assumed for a webcam (laptop and USB: ~55-70)
 FOV_RANGE_DEG = (20.0, 150.0)
@@ -31,6 +36,8 @@ def check_fov(fov_deg: float) -> float:
 def intrinsics(height: int, width: int, fov_deg: float = DEFAULT_FOV_DEG) -> np.ndarray:
     """Pinhole K ``(3, 3)`` of a ``width`` x ``height`` image whose horizontal field of view is
     ``fov_deg``, square pixels and the principal point at the image centre."""
+    import numpy as np
+
     f = (width / 2) / math.tan(math.radians(check_fov(fov_deg)) / 2)
     return np.array([[f, 0.0, (width - 1) / 2], [0.0, f, (height - 1) / 2], [0.0, 0.0, 1.0]])
 
@@ -40,6 +47,8 @@ def ray_rotation(K: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     ray through ``centres`` ``[B, 2]`` (frame px) of a camera ``K`` (``[3, 3]`` or ``[B, 3, 3]``),
     turning about their common perpendicular (the least turn): a point ``x_ray`` in the ray's frame
     is ``R @ x_ray`` in the camera's, and ``R`` is the identity at the principal point."""
+    import torch
+
     centres = centres.to(torch.float64)
     K = torch.as_tensor(K, dtype=torch.float64, device=centres.device).expand(len(centres), 3, 3)
     pix = torch.cat([centres, torch.ones_like(centres[:, :1])], 1)

@@ -182,7 +182,5 @@ def world_to_frame(world: np.ndarray, maps: np.ndarray) -> np.ndarray:
     if isinstance(world, np.ndarray):
         rot = a / np.sqrt(np.abs(np.linalg.det(a)))[..., None, None]
         return np.concatenate([np.einsum("nkj,nij->nki", world[..., :2], rot), world[..., 2:]], -1)
-    import torch
-
     rot = a / a.det().abs().sqrt()[..., None, None]
     return torch.cat([torch.einsum("nkj,nij->nki", world[..., :2], rot), world[..., 2:]], -1)
