@@ -79,6 +79,18 @@ def _button(action: QAction) -> QToolButton:
     return b
 
 
+def _spin_box(value_range: tuple[float, float], decimals: int, step: float, suffix: str,
+              tip: str) -> QDoubleSpinBox:
+    """A number setting: its accepted range, shown with ``decimals`` and ``suffix``."""
+    s = QDoubleSpinBox()
+    s.setRange(*value_range)
+    s.setDecimals(decimals)
+    s.setSingleStep(step)
+    s.setSuffix(suffix)
+    s.setToolTip(tip)
+    return s
+
+
 class ControlPanel(QWidget):
     """Source, model and view controls. Combos are exposed for the window to connect."""
 
@@ -101,23 +113,13 @@ class ControlPanel(QWidget):
         self.side_combo.setToolTip("This model cannot tell left from right (2-class paper model, no side head): "
                                    "say which hand you show")
 
-        self.hand_size_spin = QDoubleSpinBox()
         lo, hi = PALM_LENGTH_RANGE_M
-        self.hand_size_spin.setRange(lo * 100, hi * 100)
-        self.hand_size_spin.setDecimals(1)
-        self.hand_size_spin.setSingleStep(0.5)
-        self.hand_size_spin.setSuffix(" cm")
-        self.hand_size_spin.setToolTip(
+        self.hand_size_spin = _spin_box(
+            (lo * 100, hi * 100), 1, 0.5, " cm",
             "Palm length: on the back of the hand, from the middle of the wrist crease to the middle "
             "finger's knuckle. Sets the scale of the 3D keypoints (adults: about 8.5-11.5 cm)")
-
-        self.fov_spin = QDoubleSpinBox()
-        lo, hi = FOV_RANGE_DEG
-        self.fov_spin.setRange(lo, hi)
-        self.fov_spin.setDecimals(0)
-        self.fov_spin.setSingleStep(5)
-        self.fov_spin.setSuffix("°")
-        self.fov_spin.setToolTip(
+        self.fov_spin = _spin_box(
+            FOV_RANGE_DEG, 0, 5, "°",
             "The camera's horizontal field of view (webcams: about 55-70°). Turns the 3D of a hand away "
             "from the image centre the way the camera sees it")
 
