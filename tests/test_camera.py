@@ -107,3 +107,15 @@ def test_command_line_camera_fov():
     for bad in ("5", "wide"):
         with pytest.raises(SystemExit):
             build_parser().parse_args(["--camera-fov", bad])
+
+
+def test_the_command_line_checks_the_setting_without_loading_torch():
+    """``__main__`` imports the command line first, to choose window or batch before anything heavy
+    loads; the field-of-view check it uses must not pull in numpy or torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, handpose_live.cli; bad = [m for m in ('torch', 'numpy') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
