@@ -172,12 +172,14 @@ class MapNoise:
 
 
 def ground_truth_maps(batch, config: ModelConfig, noise: CropNoise | None, map_noise: MapNoise | None,
-                      generator=None, boxes: torch.Tensor | None = None) -> torch.Tensor:
+                      generator=None, boxes: torch.Tensor | None = None,
+                      keypoints: torch.Tensor | None = None) -> torch.Tensor:
     """Score maps drawn from the labelled keypoints (every keypoint gets one, occluded or not: the
     prior must place them all), with ``map_noise`` when given; in ``boxes`` when given (else
-    boxes drawn as the run time makes them, with ``noise``)."""
+    boxes drawn as the run time makes them, with ``noise``). ``keypoints`` (frame px, ``[B, 21,
+    2]``) replace the labels when given."""
     size, m = config.posenet.input_size, config.posenet.map_size
-    kp = batch["keypoints_2d"].float()
+    kp = batch["keypoints_2d"].float() if keypoints is None else keypoints.float()
     if boxes is None:
         boxes = noisy_crop_boxes(batch, noise, generator)
     kp_crop = cropping.frame_to_crop(kp, boxes, size)
@@ -190,7 +192,8 @@ def ground_truth_maps(batch, config: ModelConfig, noise: CropNoise | None, map_n
 
 
 def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, noise=CropNoise(),
-                 generator=None, map_noise: MapNoise | None = MapNoise(), refiner=None) -> dict:
+                 generator=None, map_noise: MapNoise | None = MapNoise(), refiner=None,
+                 refined_share: float = 0.0) -> dict:
     """Lifting from ground-truth maps (the paper; ``map_noise`` makes them look like PoseNet's) or,
     with ``posenet``, from its predicted maps of every sample with an image — unless the lifting
     nets read maps drawn from keypoints (``LiftingConfig.maps``), when every sample keeps the drawn
@@ -200,14 +203,32 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
     (``is_pseudo_label``) gets the robust loss. Lifting nets that read world landmarks
     (``LiftingConfig.world``) get ``refiner``'s (``refiner_world``). Nets that give 3D in the
     crop's ray frame (``LiftingConfig.frame``) learn camera-frame labels turned into it
-    (``targets.to_ray_frame``)."""
+    (``targets.to_ray_frame``). With maps drawn from keypoints and a ``refiner``, a random
+    ``refined_share`` of the samples it sees a hand in read maps drawn from the refiner's own 2D
+    keypoints (no map noise: its errors are the noise), the keypoints the run time draws them
+    from, so the nets meet the refiner's mistakes in training."""
     has3d = batch["has_3d"].bool()
     drawn = config.poseprior.maps == "keypoints"
     ray = config.viewpoint.frame == "ray"
+    if refined_share > 0 and not (drawn and config.poseprior.world and refiner is not None):
+        raise ValueError("refined_share needs lifting nets that read maps drawn from keypoints and world "
+                         "landmarks, and a refiner")
     boxes = None
     if drawn or ray:  # maps drawn from the labels in the very crops PoseNet's features come from,
         boxes = noisy_crop_boxes(batch, noise, generator)  # and whose centres' rays set the label frame
     maps = ground_truth_maps(batch, config, noise, map_noise, generator, boxes=boxes)
+    world = None
+    if config.poseprior.world:
+        if refiner is None:
+            raise ValueError("lifting nets that read world landmarks train on a keypoint refiner's; pass refiner")
+        if refined_share > 0:
+            world, refined, seen = refiner_world(refiner, batch, config, device, generator, return_keypoints=True)
+            use = seen & (torch.rand(len(seen), generator=generator) < refined_share)
+            if use.any():
+                maps[use] = ground_truth_maps(batch, config, None, None, generator, boxes=boxes,
+                                              keypoints=refined)[use]
+        else:
+            world = refiner_world(refiner, batch, config, device, generator)
     image = None
     if posenet is not None:
         with_image = ~batch["keypoints_only"].bool() if "keypoints_only" in batch else torch.ones_like(has3d)
@@ -231,11 +252,6 @@ def lifting_step(nets, batch, config: ModelConfig, rng, device, posenet=None, no
         xyz = targets.to_ray_frame(xyz, batch["K"], boxes[:, :2], batch["has_3d_camera"].bool())
     canonical_gt, rotation_gt, one_hot = targets.lifting_targets(xyz, batch["side"])
     one_hot = one_hot.to(device)
-    world = None
-    if config.poseprior.world:
-        if refiner is None:
-            raise ValueError("lifting nets that read world landmarks train on a keypoint refiner's; pass refiner")
-        world = refiner_world(refiner, batch, config, device, generator)
     extra = {} if world is None else {"world": world}
     canonical = nets["poseprior"](maps, one_hot, image, **extra)
     rotation = nets["viewpoint"].to_matrix(nets["viewpoint"](maps, one_hot, image, **extra).float())
@@ -305,45 +321,76 @@ WORLD_DROP = 0.1  # lifting with world landmarks: the share of samples that read
 
 
 def refiner_world(refiner, batch, config: ModelConfig, device, generator=None, noise=UprightNoise(),
-                  drop: float = WORLD_DROP) -> torch.Tensor:
+                  drop: float = WORLD_DROP, return_keypoints: bool = False):
     """The lifting nets' world-landmark input (``models.lifting.world_input``, ``[B, 21, 3]``, RHD)
     from the frozen ``refiner`` on each sample's upright crop (``landmark_crops`` with ``noise``:
     the spread of the run time's crops), turned from the crop's axes to the frame's as the run time
     does. Zeros, as at run time where the refiner sees no hand: samples whose presence is below
     ``LandmarkConfig.min_presence``, hand-free or keypoint-only samples, and a random ``drop``
-    share."""
+    share. With ``return_keypoints`` also the refiner's 2D keypoints ``[B, 21, 2]`` (frame px,
+    RHD) and which samples have them ``[B]`` (a hand it sees, before the random drop)."""
     crops, _, m = landmark_crops(batch, config, noise, generator, return_maps=True)
     fast = device.type == "cuda" or native_bf16()
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
         out = refiner(crops.to(device).contiguous(memory_format=torch.channels_last))
     w = cropping.world_to_frame(out["world"].float().cpu(), m)
-    keep = (torch.sigmoid(out["presence"].float().cpu()) >= config.landmark.min_presence)
-    keep &= batch["visible"].bool().any(1)
+    seen = (torch.sigmoid(out["presence"].float().cpu()) >= config.landmark.min_presence)
+    seen &= batch["visible"].bool().any(1)
     if "keypoints_only" in batch:
-        keep &= ~batch["keypoints_only"].bool()
+        seen &= ~batch["keypoints_only"].bool()
     if "is_negative" in batch:
-        keep &= ~batch["is_negative"].bool()
-    keep &= torch.rand(len(keep), generator=generator) >= drop
-    w = user_to_rhd(w) * keep[:, None, None].float()
-    return world_input(w).to(device)
+        seen &= ~batch["is_negative"].bool()
+    keep = seen & (torch.rand(len(seen), generator=generator) >= drop)
+    w = world_input(user_to_rhd(w) * keep[:, None, None].float()).to(device)
+    if not return_keypoints:
+        return w
+    lm = out["landmarks"][..., :2].float().cpu()
+    kp = torch.einsum("bij,bkj->bki", m[:, :, :2], lm) + m[:, None, :, 2]
+    return w, user_to_rhd(kp), seen
 
 
-def landmark_step(nets, batch, config: ModelConfig, rng, device, noise=UprightNoise(), generator=None) -> dict:
+WORLD_DISTILL_SCALE = 10.0  # world landmarks in decimetres for the distillation Huber (delta 0.05 = 5 mm)
+
+
+def landmark_step(nets, batch, config: ModelConfig, rng, device, noise=UprightNoise(), generator=None,
+                  teacher=None) -> dict:
     """The keypoint refiner's loss: the 21 regressed keypoints against the labels' in its upright
     crop (Huber on crop px / 224: every keypoint, occluded ones too, as MediaPipe's labels and the
     renders give them; pseudo-labels count like exact ones), and hand presence (BCE: 1 on a hand,
-    0 on a hand-free or mined-negative sample)."""
+    0 on a hand-free or mined-negative sample).
+
+    With ``teacher`` (a frozen refiner, e.g. the one training started from), pseudo-labelled
+    samples (``is_pseudo_label``: real photos labelled by MediaPipe) learn the teacher's keypoints
+    on the very same crop in place of their labels, where the teacher sees a hand — so what the
+    refiner does on real photos is held where it was while exact labels (renders) move it — and,
+    when both have a world head, every hand sample's world landmarks are held to the teacher's
+    (``loss_world``: Huber in decimetres), since lifting nets read them."""
     crops, kp = landmark_crops(batch, config, noise, generator)
-    out = nets["landmark"](crops.to(device))
+    crops = crops.to(device)
+    out = nets["landmark"](crops)
     weight = batch["weight"].float().to(device)
     is_hand = batch["visible"].bool().any(1)
     if "is_negative" in batch:
         is_hand = is_hand & ~batch["is_negative"].bool()
     is_hand = is_hand.to(device)
-    err = F.huber_loss(out["landmarks"][..., :2] / LANDMARK_INPUT_SIZE, kp.to(device) / LANDMARK_INPUT_SIZE,
-                       reduction="none", delta=0.05).sum(-1).mean(-1)
+    kp = kp.to(device)
     hand_w = weight * is_hand.float()
+    losses = {}
+    if teacher is not None:
+        with torch.no_grad():
+            taught = teacher(crops)
+        seen = torch.sigmoid(taught["presence"].float()) >= config.landmark.min_presence
+        pseudo = batch["is_pseudo_label"].bool().to(device) if "is_pseudo_label" in batch else torch.zeros_like(seen)
+        kp = torch.where((pseudo & seen)[:, None, None], taught["landmarks"][..., :2].float(), kp)
+        if "world" in out and "world" in taught:
+            err_w = F.huber_loss(out["world"].float() * WORLD_DISTILL_SCALE, taught["world"].float() * WORLD_DISTILL_SCALE,
+                                 reduction="none", delta=0.05).sum(-1).mean(-1)
+            w = hand_w * seen.float()
+            losses["loss_world"] = (err_w * w).sum() / w.sum().clamp_min(1e-6)
+    err = F.huber_loss(out["landmarks"][..., :2] / LANDMARK_INPUT_SIZE, kp / LANDMARK_INPUT_SIZE,
+                       reduction="none", delta=0.05).sum(-1).mean(-1)
     loss_kp = (err * hand_w).sum() / hand_w.sum().clamp_min(1e-6)
     loss_presence = (F.binary_cross_entropy_with_logits(out["presence"].float(), is_hand.float(), reduction="none")
                      * weight).sum() / weight.sum().clamp_min(1e-6)
-    return {"loss": loss_kp + 0.1 * loss_presence, "loss_keypoints": loss_kp, "loss_presence": loss_presence}
+    loss = loss_kp + 0.1 * loss_presence + losses.get("loss_world", 0.0)
+    return {"loss": loss, "loss_keypoints": loss_kp, "loss_presence": loss_presence, **losses}

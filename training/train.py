@@ -85,6 +85,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "(ours); REFINER: 'mediapipe' (converted) or a model folder with a refiner, whose "
                          "crop settings the model keeps (nets that already read them, from --init or --resume, "
                          "use 'mediapipe' unless it is given)")
+    ap.add_argument("--lifting-refined", type=float, default=0.0, metavar="SHARE",
+                    help="lifting with --lifting-maps keypoints and --lifting-world: the share (0-1) of samples "
+                         "whose maps are drawn from the frozen refiner's own 2D keypoints, the ones the run time "
+                         "draws them from, in place of the noised labels (default 0)")
+    ap.add_argument("--landmark-teacher", default=None, metavar="REFINER",
+                    help="landmark: hold the refiner on real photos to a frozen one — pseudo-labelled samples "
+                         "learn its keypoints on the same crop instead of their labels, and every hand its world "
+                         "landmarks; REFINER: 'mediapipe' (converted) or a model folder with a refiner")
     ap.add_argument("--lifting-frame", choices=("camera", "ray"), default=None,
                     help="lifting: the frame of the 3D PosePrior and ViewPoint give — the camera's (the paper) or "
                          "the ray's through the crop's centre, which the crop shows (ours; camera-frame labels are "
@@ -333,6 +341,20 @@ def main(argv=None) -> int:
             extra["refiner"], config.landmark = _frozen_refiner(args.lifting_world or "mediapipe", device)
         except (FileNotFoundError, ValueError, RuntimeError) as e:
             raise SystemExit(f"--lifting-world {args.lifting_world}: {e}")
+    if not 0.0 <= args.lifting_refined <= 1.0:
+        raise SystemExit(f"--lifting-refined {args.lifting_refined}: a share between 0 and 1")
+    if args.lifting_refined > 0:
+        if args.stage != "lifting" or config.poseprior.maps != "keypoints" or not config.poseprior.world:
+            raise SystemExit("--lifting-refined applies to --stage lifting with --lifting-maps keypoints and "
+                             "--lifting-world")
+        extra["refined_share"] = args.lifting_refined
+    if args.landmark_teacher is not None:
+        if args.stage != "landmark":
+            raise SystemExit("--landmark-teacher applies to --stage landmark")
+        try:
+            extra["teacher"] = _frozen_refiner(args.landmark_teacher, device)[0]
+        except (FileNotFoundError, ValueError, RuntimeError) as e:
+            raise SystemExit(f"--landmark-teacher {args.landmark_teacher}: {e}")
     if args.stage == "posenet":
         extra["side_weight"] = args.side_weight
     if args.stage == "handseg":
