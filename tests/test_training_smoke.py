@@ -384,3 +384,108 @@ def test_training_world_input_turns_like_the_run_time():
     assert torch.equal(got[1], torch.zeros(21, 3))
     dropped = stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None, drop=1.0)
     assert torch.equal(dropped, torch.zeros(2, 21, 3))
+
+
+def _fixed_refiner(config, landmarks_crop: np.ndarray, world: np.ndarray):
+    """A refiner whose answer is fixed: ``landmarks_crop`` ``[21, 2]`` (crop px, user order), its
+    world landmarks ``world`` ``[21, 3]``, a hand always present."""
+    from handpose_live.models import LandmarkNet
+
+    net = LandmarkNet(config.landmark).eval()
+    lm = np.concatenate([landmarks_crop, np.zeros((21, 1))], 1).astype(np.float32)
+    with torch.no_grad():
+        for layer, bias in ((net.landmarks, lm), (net.world, world.astype(np.float32))):
+            layer.weight.zero_()
+            layer.bias.copy_(torch.from_numpy(bias.reshape(-1)))
+        net.presence.weight.zero_()
+        net.presence.bias.fill_(10.0)
+    return net
+
+
+def _upright_hand_batch(n: int, seed: int = 5) -> dict:
+    kp = np.random.default_rng(seed).uniform(60, 140, (n, 21, 2)).astype(np.float32)
+    kp[:, 0] = (100, 150)  # RHD wrist
+    kp[:, 12] = (150, 110)  # RHD middle MCP
+    return {"keypoints_2d": torch.from_numpy(kp), "visible": torch.ones(n, 21, dtype=torch.bool),
+            "image_rgb": torch.zeros(n, 256, 256, 3, dtype=torch.uint8), "weight": torch.ones(n)}
+
+
+def test_refiner_keypoints_for_lifting_map_back_to_the_frame():
+    """``refiner_world(..., return_keypoints=True)``: a refiner that answers exactly the label's
+    keypoints in its upright crop gives the labels back in frame px (RHD order) — the keypoints
+    ``--lifting-refined`` draws maps from are where the refiner put them in the image."""
+    from handpose_live.models import LandmarkConfig
+
+    config = preset("tiny")
+    config.landmark = LandmarkConfig(world="lifting")
+    batch = _upright_hand_batch(1)
+    _, kp_crop = stages.landmark_crops(batch, config, None)
+    net = _fixed_refiner(config, kp_crop[0].numpy(), np.zeros((21, 3)))
+    _, kp, seen = stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None, drop=0.0,
+                                       return_keypoints=True)
+    assert bool(seen[0])
+    # bf16 where the CPU has it: the fixed answer (~100-200 crop px) is rounded to ~1 px
+    assert (kp[0] - batch["keypoints_2d"][0]).abs().max() < 2.0
+    batch["visible"][0] = False  # a hand-free sample has no refined keypoints
+    assert not bool(stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None,
+                                         return_keypoints=True)[2][0])
+
+
+def test_teacher_replaces_pseudo_labels_and_holds_world_landmarks():
+    """``landmark_step`` with a teacher: a pseudo-labelled sample learns the teacher's keypoints on
+    its crop (a student equal to the teacher has no keypoint or world loss there, whatever its
+    label says), while an exactly labelled sample keeps its label (the same loss as without one);
+    a teacher that sees no hand leaves the pseudo-label in place."""
+    from handpose_live.models import LandmarkConfig
+
+    config = preset("tiny")
+    config.landmark = LandmarkConfig(world="lifting")
+    answer = np.random.default_rng(1).uniform(80, 140, (21, 2))
+    world = np.random.default_rng(2).normal(0, 0.03, (21, 3))
+    student = _fixed_refiner(config, answer, world)
+    teacher = _fixed_refiner(config, answer, world)
+    batch = _upright_hand_batch(2)
+    batch["is_pseudo_label"] = torch.tensor([True, False])
+    cpu = torch.device("cpu")
+    plain = [stages.landmark_step({"landmark": student}, {k: v[i:i + 1] for k, v in batch.items()}, config,
+                                  None, cpu, noise=None) for i in range(2)]
+    taught = [stages.landmark_step({"landmark": student}, {k: v[i:i + 1] for k, v in batch.items()}, config,
+                                   None, cpu, noise=None, teacher=teacher) for i in range(2)]
+    assert float(plain[0]["loss_keypoints"].detach()) > 1e-3  # the label differs from the answer
+    assert float(taught[0]["loss_keypoints"].detach()) < 1e-8 and float(taught[0]["loss_world"].detach()) < 1e-8
+    assert torch.isclose(taught[1]["loss_keypoints"], plain[1]["loss_keypoints"])
+    with torch.no_grad():
+        teacher.world.bias.add_(0.01)  # a teacher whose world landmarks differ: the student is pulled
+    assert float(stages.landmark_step({"landmark": student}, batch, config, None, cpu, noise=None,
+                                      teacher=teacher)["loss_world"].detach()) > 1e-4
+    with torch.no_grad():
+        teacher.presence.bias.fill_(-10.0)  # sees no hand: the label stands
+    blind = stages.landmark_step({"landmark": student}, {k: v[:1] for k, v in batch.items()}, config, None, cpu,
+                                 noise=None, teacher=teacher)
+    assert torch.isclose(blind["loss_keypoints"], plain[0]["loss_keypoints"])
+
+
+def test_teacher_and_refined_share_flags(trained, tmp_path):
+    """--landmark-teacher trains the refiner (from scratch here) with a frozen folder's refiner as
+    teacher; --lifting-refined trains lifting nets that read drawn maps and world landmarks; each flag is
+    refused in one line where it does not apply."""
+    refiner = _world_refiner_folder(tmp_path / "refiner")
+    common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0",
+              "--image-size", "128", "--iters", "2", "--log-every", "1"]
+    out = tmp_path / "taught"
+    assert train.main(["--stage", "landmark", "--landmark-teacher", str(refiner), "--out", str(out), *common]) == 0
+    assert "loss_keypoints" in (out / "landmark" / "curves.csv").read_text().splitlines()[0]
+    lifted = tmp_path / "refined"
+    assert train.main(["--stage", "lifting", "--init", str(trained / "lifting/last.pt"), "--lifting-world",
+                       str(refiner), "--lifting-maps", "keypoints", "--lifting-refined", "0.5",
+                       "--out", str(lifted), *common]) == 0
+    assert (lifted / "lifting" / "last.pt").exists()
+    with pytest.raises(SystemExit, match="--landmark-teacher applies"):
+        train.main(["--stage", "lifting", "--landmark-teacher", str(refiner), "--out", str(tmp_path / "x"), *common])
+    with pytest.raises(SystemExit, match="--lifting-refined applies"):
+        train.main(["--stage", "landmark", "--lifting-refined", "0.5", "--out", str(tmp_path / "y"), *common])
+    with pytest.raises(SystemExit, match="between 0 and 1"):
+        train.main(["--stage", "lifting", "--lifting-refined", "2", "--out", str(tmp_path / "z"), *common])
+    with pytest.raises(SystemExit, match="landmark-teacher"):
+        train.main(["--stage", "landmark", "--landmark-teacher", str(tmp_path / "missing"), "--out",
+                    str(tmp_path / "w"), *common])
