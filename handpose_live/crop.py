@@ -173,6 +173,14 @@ def crop_rotated(frame_bgr: np.ndarray, centre: np.ndarray, side: float, to_fram
     return crop[:, :, ::-1].copy(), m
 
 
+def rotated_crop_to_frame(points, maps):
+    """Points ``[N, K, 2]`` in rotated crops' pixels -> frame pixels, by the crops' ``2x3`` maps
+    ``[N, 2, 3]`` (``rotated_crop_map``). numpy or torch (the run time and training share it)."""
+    if isinstance(points, np.ndarray):
+        return np.einsum("nkj,nij->nki", points, maps[:, :, :2]) + maps[:, None, :, 2]
+    return torch.einsum("nkj,nij->nki", points, maps[:, :, :2]) + maps[:, None, :, 2]
+
+
 def world_to_frame(world: np.ndarray, maps: np.ndarray) -> np.ndarray:
     """3D points ``[N, K, 3]`` in rotated crops' axes (x right, y down in the crop; the keypoint
     refiner's world landmarks) -> the frame's axes: x, y turned as the crops' ``2x3`` maps

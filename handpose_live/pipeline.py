@@ -488,7 +488,7 @@ class HandPoseEstimator:
         lm = res["landmarks"][..., :2].float().cpu().numpy().astype(np.float64)
         seen = torch.sigmoid(res["presence"].float()).cpu().numpy() >= cfg.min_presence
         m = np.stack(maps)
-        out = user_to_rhd(np.einsum("nkj,nij->nki", lm, m[:, :, :2]) + m[:, None, :, 2]).astype(np.float32)
+        out = user_to_rhd(cropping.rotated_crop_to_frame(lm, m)).astype(np.float32)
         world = None
         if "world" in res:  # the crop's axes -> the frame's
             w = cropping.world_to_frame(res["world"].float().cpu().numpy().astype(np.float64), m)

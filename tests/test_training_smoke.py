@@ -349,43 +349,6 @@ def test_lifting_reading_world_landmarks_continues_trains_and_exports(trained, t
         train.main(["--stage", "lifting", "--lifting-world", str(trained / "lifting/last.pt"), *common])
 
 
-def test_training_world_input_turns_like_the_run_time():
-    """``refiner_world`` (training) turns the refiner's world landmarks from the upright crop's
-    axes to the frame's as the estimator does: for a refiner with fixed world landmarks and the
-    run time's crop of the label keypoints (no noise), the input is ``world_input`` of the world
-    landmarks turned by the crop's angle; dropped samples and hand-free ones read zeros."""
-    from handpose_live import crop as cropping
-    from handpose_live.models import LandmarkConfig, LandmarkNet
-    from handpose_live.models.lifting import world_input
-    from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_WRIST, user_to_rhd
-
-    config = preset("tiny")
-    config.landmark = LandmarkConfig(world="lifting")
-    net = LandmarkNet(config.landmark).eval()
-    k = np.arange(21, dtype=np.float32)[:, None]
-    world = np.concatenate([0.004 * k, -0.006 * k + 0.001 * k ** 1.5, 0.002 * np.sin(k)], 1).astype(np.float32)
-    with torch.no_grad():
-        net.world.weight.zero_()
-        net.world.bias.copy_(torch.from_numpy(world.reshape(-1)))
-        net.presence.weight.zero_()
-        net.presence.bias.fill_(10.0)
-    kp = np.random.default_rng(5).uniform(60, 140, (2, 21, 2)).astype(np.float32)
-    kp[:, 0] = (100, 150)
-    kp[:, 12] = (150, 110)
-    visible = torch.ones(2, 21, dtype=torch.bool)
-    visible[1] = False  # a hand-free sample
-    batch = {"keypoints_2d": torch.from_numpy(kp), "visible": visible,
-             "image_rgb": torch.zeros(2, 256, 256, 3, dtype=torch.uint8)}
-    got = stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None, drop=0.0)
-    to_frame = cropping.rotation_2d(cropping.upright_angle(kp[0, RHD_WRIST], kp[0, RHD_MIDDLE_MCP]))
-    turned = np.concatenate([world[:, :2] @ to_frame.T, world[:, 2:]], 1)
-    expected = world_input(torch.from_numpy(user_to_rhd(turned))[None].float())
-    assert torch.allclose(got[:1], expected, atol=1e-2)  # the refiner runs in bf16 where the CPU has it
-    assert torch.equal(got[1], torch.zeros(21, 3))
-    dropped = stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None, drop=1.0)
-    assert torch.equal(dropped, torch.zeros(2, 21, 3))
-
-
 def _fixed_refiner(config, landmarks_crop: np.ndarray, world: np.ndarray):
     """A refiner whose answer is fixed: ``landmarks_crop`` ``[21, 2]`` (crop px, user order), its
     world landmarks ``world`` ``[21, 3]``, a hand always present."""
@@ -408,6 +371,34 @@ def _upright_hand_batch(n: int, seed: int = 5) -> dict:
     kp[:, 12] = (150, 110)  # RHD middle MCP
     return {"keypoints_2d": torch.from_numpy(kp), "visible": torch.ones(n, 21, dtype=torch.bool),
             "image_rgb": torch.zeros(n, 256, 256, 3, dtype=torch.uint8), "weight": torch.ones(n)}
+
+
+def test_training_world_input_turns_like_the_run_time():
+    """``refiner_world`` (training) turns the refiner's world landmarks from the upright crop's
+    axes to the frame's as the estimator does: for a refiner with fixed world landmarks and the
+    run time's crop of the label keypoints (no noise), the input is ``world_input`` of the world
+    landmarks turned by the crop's angle; dropped samples and hand-free ones read zeros."""
+    from handpose_live import crop as cropping
+    from handpose_live.models import LandmarkConfig
+    from handpose_live.models.lifting import world_input
+    from handpose_live.skeleton import RHD_MIDDLE_MCP, RHD_WRIST, user_to_rhd
+
+    config = preset("tiny")
+    config.landmark = LandmarkConfig(world="lifting")
+    k = np.arange(21, dtype=np.float32)[:, None]
+    world = np.concatenate([0.004 * k, -0.006 * k + 0.001 * k ** 1.5, 0.002 * np.sin(k)], 1).astype(np.float32)
+    net = _fixed_refiner(config, np.zeros((21, 2)), world)
+    batch = _upright_hand_batch(2)
+    batch["visible"][1] = False  # a hand-free sample
+    kp = batch["keypoints_2d"].numpy()
+    got = stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None, drop=0.0)
+    to_frame = cropping.rotation_2d(cropping.upright_angle(kp[0, RHD_WRIST], kp[0, RHD_MIDDLE_MCP]))
+    turned = np.concatenate([world[:, :2] @ to_frame.T, world[:, 2:]], 1)
+    expected = world_input(torch.from_numpy(user_to_rhd(turned))[None].float())
+    assert torch.allclose(got[:1], expected, atol=1e-2)  # the refiner runs in bf16 where the CPU has it
+    assert torch.equal(got[1], torch.zeros(21, 3))
+    dropped = stages.refiner_world(net, batch, config, torch.device("cpu"), noise=None, drop=1.0)
+    assert torch.equal(dropped, torch.zeros(2, 21, 3))
 
 
 def test_refiner_keypoints_for_lifting_map_back_to_the_frame():

@@ -345,8 +345,7 @@ def refiner_world(refiner, batch, config: ModelConfig, device, generator=None, n
     if not return_keypoints:
         return w
     lm = out["landmarks"][..., :2].float().cpu()
-    kp = torch.einsum("bij,bkj->bki", m[:, :, :2], lm) + m[:, None, :, 2]
-    return w, user_to_rhd(kp), seen
+    return w, user_to_rhd(cropping.rotated_crop_to_frame(lm, m)), seen
 
 
 WORLD_DISTILL_SCALE = 10.0  # world landmarks in decimetres for the distillation Huber (delta 0.05 = 5 mm)
