@@ -24,14 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from handpose_live.pipeline import HandPoseEstimator  # noqa: E402
 from training.data.paths import data_root  # noqa: E402
-from training.data.real_hands import kept_hands, label_side  # noqa: E402
+from training.data.real_hands import SPLITS, kept_hands, label_side, split_files  # noqa: E402
 from training.evaluate import match_hands, score_real_images  # noqa: E402
 
 
 def sequence_records(root: Path, split: str, group: str) -> list[dict]:
-    wanted = {f for f in json.loads((root / "real_hands" / "split.json").read_text())[split]
-              if f.split("/")[-1].startswith(f"{group}pic")}
-    recs = [json.loads(line) for line in (root / "real_hands" / "labels_mediapipe.jsonl").read_text().splitlines()]
+    """The label records of subhih sequence ``group`` in ``split`` (train, dev or val: dev is
+    carved out of split.json's train, ``real_hands.split_files``), in name order."""
+    wanted = {f for f in split_files(root)[split] if f.split("/")[-1].startswith(f"{group}pic")}
+    recs = [json.loads(line) for line in (root / "real_hands" / "labels_mediapipe.jsonl").read_text().splitlines()
+            if line.strip()]
     return sorted((r for r in recs if r["file"] in wanted), key=lambda r: r["file"])
 
 
@@ -86,7 +88,7 @@ def count_hands(est: HandPoseEstimator, path: str) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--split", default="val")
+    ap.add_argument("--split", default="val", choices=SPLITS)
     ap.add_argument("--group", action="append", default=[], help="subhih sequence prefix, e.g. 35_")
     ap.add_argument("--clip", action="append", default=[], help="an unlabelled video: hands per frame")
     args = ap.parse_args()
@@ -103,7 +105,11 @@ def main() -> int:
         print(f"model {est.model_name}, {clip}: " + json.dumps(r))
     root = data_root() if args.group else None
     for group in args.group:
-        records = sequence_records(root, args.split, group)
+        try:
+            records = sequence_records(root, args.split, group)
+        except ValueError as e:  # the shared data is missing
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         if not records:
             print(f"{group}: no frames in {args.split}", file=sys.stderr)
             return 2

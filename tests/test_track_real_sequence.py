@@ -51,3 +51,39 @@ def test_count_hands_refuses_a_video_it_cannot_read(tmp_path):
     bad.write_bytes(b"not a video")
     with pytest.raises(ValueError, match="no frames"):
         track.count_hands(ScriptedEstimator([]), str(bad))
+
+
+def _real_hands_root(tmp_path: Path) -> Path:
+    """A real_hands folder of 12 subhih train sequences and one val sequence, 3 frames each."""
+    import json
+
+    folder = tmp_path / "real_hands"
+    folder.mkdir()
+    hand = {"score": 0.95, "handedness_mirrored": "Left", "kp": [[1.0, 2.0, 0.0]] * 21}
+    train = [f"real_hands/subhih/{g}_pic{i:05d}.jpg" for g in range(1, 13) for i in (3, 1, 2)]
+    val = [f"real_hands/subhih/90_pic{i:05d}.jpg" for i in (2, 1)]
+    (folder / "split.json").write_text(json.dumps({"train": train, "val": val}))
+    (folder / "labels_mediapipe.jsonl").write_text(
+        "".join(json.dumps({"file": f, "hands": [hand]}) + "\n" for f in train + val))
+    return tmp_path
+
+
+def test_sequence_records_reads_the_carved_dev_split(tmp_path):
+    from training.data.real_hands import split_files
+
+    root = _real_hands_root(tmp_path)
+    dev = split_files(root)["dev"]
+    dev_groups = sorted({f.split("/")[-1].split("pic")[0] for f in dev})
+    assert dev_groups, "the fixture should carve at least one dev sequence"
+    group = dev_groups[0]
+    recs = track.sequence_records(root, "dev", group)
+    assert [r["file"] for r in recs] == sorted(f for f in dev if f.split("/")[-1].startswith(f"{group}pic"))
+    assert len(recs) == 3
+    assert track.sequence_records(root, "train", group) == []  # dev's sequences are out of train
+    assert [r["file"] for r in track.sequence_records(root, "val", "90_")] == [
+        "real_hands/subhih/90_pic00001.jpg", "real_hands/subhih/90_pic00002.jpg"]
+
+
+def test_sequence_records_refuses_a_folder_without_real_hands(tmp_path):
+    with pytest.raises(ValueError, match="not found"):
+        track.sequence_records(tmp_path, "dev", "3_")
