@@ -1,6 +1,7 @@
 """scripts/track_real_sequence.py --clip: frames of an unlabelled video counted by hands reported,
 and the stretches with fewer than two."""
 import importlib.util
+import json
 from pathlib import Path
 
 import cv2
@@ -55,8 +56,6 @@ def test_count_hands_refuses_a_video_it_cannot_read(tmp_path):
 
 def _real_hands_root(tmp_path: Path) -> Path:
     """A real_hands folder of 12 subhih train sequences and one val sequence, 3 frames each."""
-    import json
-
     folder = tmp_path / "real_hands"
     folder.mkdir()
     hand = {"score": 0.95, "handedness_mirrored": "Left", "kp": [[1.0, 2.0, 0.0]] * 21}
