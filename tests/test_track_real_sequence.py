@@ -1,5 +1,6 @@
-"""scripts/track_real_sequence.py --clip: frames of an unlabelled video counted by hands reported,
-and the stretches with fewer than two."""
+"""scripts/track_real_sequence.py: with --clip, frames of an unlabelled video counted by hands
+reported, and the stretches with fewer than two; with --group, a sequence's labelled frames from
+any split, dev (carved out of train) included."""
 import importlib.util
 import json
 from pathlib import Path
