@@ -204,9 +204,13 @@ class MediaPipeWorker:
             raise RuntimeError(answer["error"])
         return answer
 
-    def process(self, frame: np.ndarray) -> dict:
+    def process(self, frame: np.ndarray, landmarks: bool = False) -> dict:
+        """One BGR frame through MediaPipe; ``landmarks``: also each hand's keypoints (``detail``)."""
         frame = np.ascontiguousarray(frame)
-        return self.call({"cmd": "process", "h": frame.shape[0], "w": frame.shape[1]}, frame.tobytes())
+        msg = {"cmd": "process", "h": frame.shape[0], "w": frame.shape[1]}
+        if landmarks:
+            msg["landmarks"] = True
+        return self.call(msg, frame.tobytes())
 
     def close(self) -> None:
         if self.proc.poll() is None:

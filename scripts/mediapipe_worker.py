@@ -8,6 +8,8 @@ stdout (everything else this process or MediaPipe prints goes to stderr).
     {"cmd": "info"}                                   -> versions, cv2 threads, thread count
     {"cmd": "open", "static_image_mode": b, "max_num_hands": n, "model_complexity": c}
     {"cmd": "process", "h": 480, "w": 640} + bytes    -> {"ms", "cpu_ms", "hands"}
+        with "landmarks": true also "detail": per hand {"kp": 21 x [x px, y px, z],
+        "world": 21 x [x, y, z] metres, "handedness_mirrored": "Left"|"Right", "score"}
     {"cmd": "close"} / {"cmd": "quit"}
 
 Only ``cv2.cvtColor(BGR->RGB)`` + ``Hands.process`` is timed (``ms``: wall clock; ``cpu_ms``:
@@ -30,6 +32,19 @@ def _threads() -> int:
     except OSError:
         pass
     return -1
+
+
+def _detail(result, w: int, h: int) -> list[dict]:
+    """Each hand MediaPipe found: image landmarks in pixels (z as MediaPipe gives it), world
+    landmarks in metres, its handedness label (which assumes a mirrored selfie image) and score."""
+    hands = []
+    for lm, world, side in zip(result.multi_hand_landmarks or [], result.multi_hand_world_landmarks or [],
+                               result.multi_handedness or []):
+        hands.append({"kp": [[p.x * w, p.y * h, p.z] for p in lm.landmark],
+                      "world": [[p.x, p.y, p.z] for p in world.landmark],
+                      "handedness_mirrored": side.classification[0].label,
+                      "score": float(side.classification[0].score)})
+    return hands
 
 
 def main() -> int:
@@ -77,8 +92,11 @@ def main() -> int:
             result = hands.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
             t1, c1 = time.perf_counter(), time.process_time()
             found = result.multi_hand_landmarks
-            reply({"ms": (t1 - t0) * 1000, "cpu_ms": (c1 - c0) * 1000, "hands": len(found) if found else 0,
-                   "os_threads": _threads()})
+            answer = {"ms": (t1 - t0) * 1000, "cpu_ms": (c1 - c0) * 1000, "hands": len(found) if found else 0,
+                      "os_threads": _threads()}
+            if msg.get("landmarks"):
+                answer["detail"] = _detail(result, w, h)
+            reply(answer)
         elif cmd == "close":
             if hands is not None:
                 hands.close()

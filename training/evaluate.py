@@ -107,12 +107,13 @@ def _balanced(correct: np.ndarray, sides: np.ndarray) -> float | None:
     return float(np.mean(recalls)) if len(recalls) == 2 else None
 
 
-def summarise(r: dict) -> dict:
-    """Metrics of both modes. PCK/AUC count a hand the pipeline missed as beyond every threshold;
-    EPE statistics and PA-MPJPE are over the hands it found (``full``) or all (``gt_crop``)."""
+def summarise(r: dict, modes: tuple[str, ...] = ("crop", "full")) -> dict:
+    """Metrics of both modes (``modes``: ``full`` alone for a pipeline that has no crop mode).
+    PCK/AUC count a hand the pipeline missed as beyond every threshold; EPE statistics and
+    PA-MPJPE are over the hands it found (``full``) or all (``gt_crop``)."""
     out = {"samples": int(len(r["vis"]))}
     has3d = r["has3d"]
-    for mode in ("crop", "full"):
+    for mode in modes:
         found = r["found"] if mode == "full" else np.ones(len(r["vis"]), bool)
         err2d = M.end_point_errors(r[f"{mode}2d"], r["gt2d"])
         curve = M.pck_curve(err2d, r["vis"], M.PCK_2D_PX)
@@ -137,7 +138,7 @@ def summarise(r: dict) -> dict:
                 rot = M.rotation_errors_deg(pred[ok], gt[ok], (r["side"][has3d] == "right")[ok])
                 res["rotation_error_deg"] = {"median": float(np.median(rot)), "p90": float(np.percentile(rot, 90))}
         out[{"crop": "gt_crop", "full": "full"}[mode]] = res
-    if len(r.get("crop_side_ok", [])):
+    if "crop" in modes and len(r.get("crop_side_ok", [])):
         out["gt_crop"]["side_head_accuracy"] = float(r["crop_side_ok"].mean())
         out["gt_crop"]["side_head_balanced_accuracy"] = _balanced(r["crop_side_ok"], r["side"])
     out["full"]["hand_found_rate"] = float(r["found"].mean())
