@@ -341,9 +341,9 @@ class HandPoseEstimator:
     def _segment(self, frames: list[np.ndarray], exclude: list[np.ndarray | None] | None = None):
         """Regions (bbox in frame px) and frame-sized label masks for each BGR frame; no region takes
         pixels inside ``exclude[i]`` (boxes ``[K, 4]`` in frame px)."""
-        return segment_frames(self.nets["handsegnet"], [f[:, :, ::-1] for f in frames],
-                              self.config.handsegnet.input_size, self.config.detection, self._device,
-                              self._amp, self._memory_format, exclude=exclude)
+        return segment_frames(self.nets["handsegnet"], frames, self.config.handsegnet.input_size,
+                              self.config.detection, self._device, self._amp, self._memory_format,
+                              exclude=exclude, bgr=True)
 
     def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str | None],
               fallback: list[str], priors: list[float | None] | None = None):

@@ -458,3 +458,32 @@ def test_reduced_precision_casts_its_own_copies_of_the_weights_once():
     (kp16, _, _), = half.keypoints_in_boxes([frame], box, [["left"]])
     (kp32, _, _), = full.keypoints_in_boxes([frame], box, [["left"]])
     assert np.abs(kp16 - kp32).max() < 5.0  # px in a 96x128 frame: the same hand, bf16 rounding apart
+
+
+def test_segmentation_of_a_bgr_frame_sees_the_same_pixels_as_of_its_rgb_copy():
+    """The estimator hands BGR frames to segmentation, which turns the channels on the small
+    letterboxed canvas: the network input and the regions must equal those of the RGB frame."""
+    from handpose_live.model_config import DetectionConfig
+    from handpose_live.segmentation import segment_frames
+
+    class Recording(RedIsHandSegNet):
+        def forward(self, x):
+            self.seen = x.clone()
+            return super().forward(x)
+
+    rng = np.random.default_rng(3)
+    bgr = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    bgr[100:220, 300:420] = RED  # BGR red: a right hand to RedIsHandSegNet
+    bgr[300:400, 60:160] = BLUE
+    rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+    a, b = Recording(), Recording()
+    det = DetectionConfig()
+    (regions_bgr, mask_bgr), = segment_frames(a, [bgr], (128, 160), det, torch.device("cpu"), bgr=True)
+    (regions_rgb, mask_rgb), = segment_frames(b, [rgb], (128, 160), det, torch.device("cpu"))
+    assert torch.equal(a.seen, b.seen)
+    np.testing.assert_array_equal(mask_bgr, mask_rgb)
+    assert sorted(r.side for r in regions_bgr) == ["left", "right"]
+    for p, q in zip(regions_bgr, regions_rgb):
+        assert p.side == q.side and np.allclose(p.bbox, q.bbox)
+    right = next(r for r in regions_bgr if r.side == "right")
+    assert 280 <= right.bbox[0] <= 310 and 410 <= right.bbox[2] <= 440  # on the red square
