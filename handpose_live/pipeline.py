@@ -114,6 +114,47 @@ def resolve_precision(precision: str, device: torch.device, probe=None) -> torch
 
 # ``auto`` picks bf16 on a CPU only when it is clearly faster than fp32 (by 10 %).
 BF16_MARGIN = 0.9
+PRECISION_ROUNDS = 8  # alternated timing passes per precision when ``auto`` chooses (after 2 warm-ups each)
+
+
+def cast_networks(nets: dict, dtype: torch.dtype) -> dict:
+    """``nets`` with each convolutional network (``CONV_NETS``) replaced by a copy whose Conv2d and
+    Linear weights are stored in ``dtype`` (autocast would otherwise cast them again on every call;
+    the same rounding, so the same outputs). The caller's networks keep their weights (another
+    estimator may share them); the lifting nets stay as they are (fp32)."""
+    out = dict(nets)
+    for k in CONV_NETS:
+        if k in out:
+            out[k] = copy.deepcopy(out[k])
+            for m in out[k].modules():
+                if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+                    m.to(dtype)
+    return out
+
+
+def _timing_pass(nets: dict, config: ModelConfig, device: torch.device, memory_format):
+    """A callable running one HandSegNet pass on a frame and one PoseNet pass (and refiner pass,
+    when the model has one) on two crops at the model's input sizes."""
+    h, w = config.handsegnet.input_size
+    s = config.posenet.input_size
+    frame = torch.zeros(1, 3, h, w, device=device).to(memory_format=memory_format)
+    crops = torch.zeros(2, 3, s, s, device=device).to(memory_format=memory_format)
+    refiner = nets.get("landmark")
+    upright = None
+    if refiner is not None:
+        upright = torch.zeros(2, 3, LANDMARK_INPUT_SIZE, LANDMARK_INPUT_SIZE, device=device)
+        upright = upright.to(memory_format=memory_format)
+
+    def run():
+        nets["handsegnet"](frame)
+        nets["posenet"](crops)
+        if refiner is not None:
+            refiner(upright)
+    return run
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
 
 def time_networks(nets: dict, config: ModelConfig, device: torch.device, memory_format,
@@ -123,26 +164,37 @@ def time_networks(nets: dict, config: ModelConfig, device: torch.device, memory_
     (None = fp32), after one warm-up pass."""
     import time
 
-    h, w = config.handsegnet.input_size
-    s = config.posenet.input_size
-    frame = torch.zeros(1, 3, h, w, device=device).to(memory_format=memory_format)
-    crops = torch.zeros(2, 3, s, s, device=device).to(memory_format=memory_format)
-    refiner = nets.get("landmark")
-    if refiner is not None:
-        upright = torch.zeros(2, 3, LANDMARK_INPUT_SIZE, LANDMARK_INPUT_SIZE, device=device)
-        upright = upright.to(memory_format=memory_format)
-    amp = contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
+    run = _timing_pass(nets, config, device, memory_format)
     times = []
-    with torch.inference_mode(), amp:
+    with torch.inference_mode(), _autocast(device, dtype):
         for i in range(repeats + 1):
             t0 = time.perf_counter()
-            nets["handsegnet"](frame)
-            nets["posenet"](crops)
-            if refiner is not None:
-                refiner(upright)
+            run()
             if i:
                 times.append(time.perf_counter() - t0)
     return float(np.median(times))
+
+
+def time_precisions(variants: dict, config: ModelConfig, device: torch.device, memory_format,
+                    rounds: int = PRECISION_ROUNDS) -> dict:
+    """``variants``: dtype (None = fp32) -> networks as they would run in it (``cast_networks``).
+    Median seconds of one ``time_networks``-style pass for each, the variants alternated (ABBA)
+    after two warm-up passes each, so neither a cold start (the first passes of a precision build
+    its kernels) nor a busy moment of the machine falls on one side only."""
+    import time
+
+    runs = {d: _timing_pass(nets, config, device, memory_format) for d, nets in variants.items()}
+    order = list(runs)
+    times = {d: [] for d in runs}
+    with torch.inference_mode():
+        for i in range(rounds + 2):
+            for d in (order if i % 4 in (0, 3) else order[::-1]):
+                with _autocast(device, d):
+                    t0 = time.perf_counter()
+                    runs[d]()
+                    if i >= 2:
+                        times[d].append(time.perf_counter() - t0)
+    return {d: float(np.median(t)) for d, t in times.items()}
 
 
 @dataclass
@@ -189,16 +241,19 @@ class HandPoseEstimator:
             if k in self.nets:
                 self.nets[k] = self.nets[k].to(memory_format=fmt)
         self._memory_format = fmt
-        self._amp_dtype = resolve_precision(
-            precision, self._device,
-            probe=lambda dtype: time_networks(self.nets, config, self._device, fmt, dtype))
-        if self._amp_dtype is not None:  # autocast would cast these weights again on every call: once here
-            for k in CONV_NETS:  # (the same rounding, so the same outputs; the lifting nets stay fp32)
-                if k in self.nets:  # a copy: the caller's networks keep their weights (another estimator may share them)
-                    self.nets[k] = copy.deepcopy(self.nets[k])
-                    for m in self.nets[k].modules():
-                        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
-                            m.to(self._amp_dtype)
+        cast, timed = {}, {}
+
+        def probe(dtype):  # auto on a bf16 CPU: both precisions timed together, as they will run
+            if not timed:
+                cast[torch.bfloat16] = cast_networks(self.nets, torch.bfloat16)
+                timed.update(time_precisions({None: self.nets, torch.bfloat16: cast[torch.bfloat16]},
+                                             config, self._device, fmt))
+            return timed[dtype]
+
+        self._amp_dtype = resolve_precision(precision, self._device, probe=probe)
+        self.precision_timings_ms = {("fp32" if d is None else "bf16"): t * 1000 for d, t in timed.items()}
+        if self._amp_dtype is not None:
+            self.nets = cast.get(self._amp_dtype) or cast_networks(self.nets, self._amp_dtype)
         self._ids = itertools.count()
         self.last_masks: list[np.ndarray | None] = []
         self._fov_deg = DEFAULT_FOV_DEG

@@ -215,6 +215,28 @@ def test_time_networks_runs_both_networks_at_the_model_sizes():
     assert shapes["posenet"] == [(2, 3, s, s)] * 3
 
 
+def test_time_precisions_alternates_the_variants_as_they_would_run():
+    from handpose_live.pipeline import cast_networks, time_precisions
+
+    config = preset("tiny")
+    nets = build_networks(config)
+    cast = cast_networks(nets, torch.bfloat16)
+    assert cast["handsegnet"] is not nets["handsegnet"] and cast["poseprior"] is nets["poseprior"]
+    assert next(cast["posenet"].parameters()).dtype == torch.bfloat16  # conv weights stored in bf16
+    assert next(nets["posenet"].parameters()).dtype == torch.float32  # the caller's untouched
+    seen = []
+    for dtype, variant in ((None, nets), (torch.bfloat16, cast)):
+        variant["handsegnet"].register_forward_hook(
+            lambda m, inp, out, d=dtype: seen.append((d, torch.is_autocast_enabled("cpu"))))
+    times = time_precisions({None: nets, torch.bfloat16: cast}, config, torch.device("cpu"),
+                            torch.contiguous_format, rounds=4)
+    assert set(times) == {None, torch.bfloat16} and all(t > 0 for t in times.values())
+    # 2 warm-ups + 4 rounds each, pairs in ABBA order (AB, BA, BA, AB, ...), bf16 under autocast
+    a, b = None, torch.bfloat16
+    assert [d for d, _ in seen] == [a, b, b, a, b, a, a, b, a, b, b, a]
+    assert all(on == (d is not None) for d, on in seen)
+
+
 def test_bf16_matches_fp32_geometry():
     frame = frame_with_squares(240, 320, [((100, 60, 180, 160), RED)])
     a = fake_estimator(precision="fp32").process([frame])[0][0]
