@@ -94,7 +94,7 @@ def native_bf16() -> bool:
 
 def resolve_precision(precision: str, device: torch.device, probe=None) -> torch.dtype | None:
     """``auto``: fp16 on CUDA; on a CPU with native bf16 support, bf16 only when ``probe`` (a
-    callable timing the networks in a given dtype, see ``time_networks``) finds it faster than
+    callable timing the networks in a given dtype, see ``time_precisions``) finds it faster than
     fp32 (on AVX-512 CPUs without AMX it is slower), bf16 when there is no probe; else fp32 (None)."""
     table = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
     if precision == "auto":
@@ -157,28 +157,10 @@ def _autocast(device: torch.device, dtype: torch.dtype | None):
     return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
 
 
-def time_networks(nets: dict, config: ModelConfig, device: torch.device, memory_format,
-                  dtype: torch.dtype | None, repeats: int = 3) -> float:
-    """Median seconds of one HandSegNet pass on a frame and one PoseNet pass (and refiner pass,
-    when the model has one) on two crops at the model's input sizes, under autocast to ``dtype``
-    (None = fp32), after one warm-up pass."""
-    import time
-
-    run = _timing_pass(nets, config, device, memory_format)
-    times = []
-    with torch.inference_mode(), _autocast(device, dtype):
-        for i in range(repeats + 1):
-            t0 = time.perf_counter()
-            run()
-            if i:
-                times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def time_precisions(variants: dict, config: ModelConfig, device: torch.device, memory_format,
                     rounds: int = PRECISION_ROUNDS) -> dict:
     """``variants``: dtype (None = fp32) -> networks as they would run in it (``cast_networks``).
-    Median seconds of one ``time_networks``-style pass for each, the variants alternated (ABBA)
+    Median seconds of one pass of the networks (``_timing_pass``) for each, the variants alternated (ABBA)
     after two warm-up passes each, so neither a cold start (the first passes of a precision build
     its kernels) nor a busy moment of the machine falls on one side only."""
     import time

@@ -200,16 +200,16 @@ def test_auto_precision_on_cpu_picks_bf16_only_when_it_measures_faster(monkeypat
     assert resolve_precision("auto", cpu, lambda dtype: 0.0) is None
 
 
-def test_time_networks_runs_both_networks_at_the_model_sizes():
-    from handpose_live.pipeline import time_networks
+def test_time_precisions_runs_both_networks_at_the_model_sizes():
+    from handpose_live.pipeline import time_precisions
 
     config = preset("tiny")
     nets = build_networks(config)
     shapes = {"handsegnet": [], "posenet": []}
     for name in shapes:
         nets[name].register_forward_hook(lambda m, inp, out, name=name: shapes[name].append(tuple(inp[0].shape)))
-    seconds = time_networks(nets, config, torch.device("cpu"), torch.contiguous_format, None, repeats=2)
-    assert seconds > 0
+    seconds = time_precisions({None: nets}, config, torch.device("cpu"), torch.contiguous_format, rounds=1)
+    assert seconds[None] > 0  # two warm-up passes and one timed
     s = config.posenet.input_size
     assert shapes["handsegnet"] == [(1, 3, *config.handsegnet.input_size)] * 3
     assert shapes["posenet"] == [(2, 3, s, s)] * 3
