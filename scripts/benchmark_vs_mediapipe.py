@@ -383,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         out = {"source": source, "frames": args.frames, "warmup": args.warmup, "threads_arg": args.threads,
                "ours": {"model": est.model_name, "device": est.device, "precision": est.precision,
+                        "precision_timings_ms": getattr(est, "precision_timings_ms", {}),
                         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                         "cv2": cv2.__version__, "cv2_threads": cv2.getNumThreads()},
                "mediapipe": dict(mp_info, model_complexity=args.model_complexity, max_num_hands=2),
