@@ -349,6 +349,36 @@ def test_lifting_reading_world_landmarks_continues_trains_and_exports(trained, t
         train.main(["--stage", "lifting", "--lifting-world", str(trained / "lifting/last.pt"), *common])
 
 
+def test_handseg_from_a_folder_whose_lifting_reads_world_landmarks_exports(trained, tmp_path):
+    """A HandSegNet continued from a model folder with a world-reading refiner and lifting nets
+    leaves the refiner out of its checkpoint, and so also the lifting nets' world input: the
+    checkpoint's configuration loads, and export puts the new HandSegNet beside the folder's
+    other networks (before, export stopped on that configuration with a ValueError)."""
+    refiner = _world_refiner_folder(tmp_path / "refiner")
+    common = ["--preset", "tiny", "--data", "render", "--batch", "2", "--workers", "0", "--image-size", "128",
+              "--iters", "2"]
+    assert train.main(["--stage", "lifting", "--init", str(trained / "lifting/last.pt"), "--lifting-world",
+                       str(refiner), "--out", str(tmp_path / "l"), *common]) == 0
+    folder = tmp_path / "world_model"
+    assert export.main(["--handseg", str(trained / "handseg/last.pt"), "--posenet", str(trained / "posenet/last.pt"),
+                        "--lifting", str(tmp_path / "l/lifting/last.pt"), "--landmark", str(refiner),
+                        "--out", str(folder), "--name", "world"]) == 0
+    assert train.main(["--stage", "handseg", "--init", str(folder), "--out", str(tmp_path / "h"), *common]) == 0
+    state = checkpoints.load(tmp_path / "h" / "handseg" / "last.pt")
+    assert state["config"]["landmark"] is None and not state["config"]["poseprior"]["world"]
+    model = tmp_path / "model"
+    assert export.main(["--handseg", str(tmp_path / "h/handseg/last.pt"), "--posenet", str(folder),
+                        "--lifting", str(folder), "--landmark", str(folder), "--out", str(model),
+                        "--name", "new-handseg"]) == 0
+    est = HandPoseEstimator.from_pretrained(model, device="cpu")
+    assert est.config.poseprior.world and est.config.landmark.world == "lifting"
+    # a checkpoint written before the fix (the refiner dropped, the world input kept) exports too
+    state["config"]["poseprior"]["world"] = state["config"]["viewpoint"]["world"] = True
+    torch.save(state, tmp_path / "old.pt")
+    assert export.main(["--handseg", str(tmp_path / "old.pt"), "--posenet", str(folder), "--lifting", str(folder),
+                        "--landmark", str(folder), "--out", str(tmp_path / "model_old"), "--name", "old"]) == 0
+
+
 def _fixed_refiner(config, landmarks_crop: np.ndarray, world: np.ndarray):
     """A refiner whose answer is fixed: ``landmarks_crop`` ``[21, 2]`` (crop px, user order), its
     world landmarks ``world`` ``[21, 3]``, a hand always present."""

@@ -50,6 +50,18 @@ def refiner_weights(source: str | Path, world: str | None = None) -> tuple[Landm
     return dataclasses.replace(config.landmark, world=world), weights
 
 
+def _stage_config(stage: str, config: dict) -> dict:
+    """A stage checkpoint's configuration, readable whatever the stage left out: a HandSegNet or
+    PoseNet trained from a model folder whose lifting nets read the refiner's world landmarks
+    carries no refiner (before session 22 its configuration still said the lifting nets read one,
+    which no model can load). Only the lifting source's lifting section is used, so for the other
+    two that flag is dropped."""
+    if stage != "lifting" and config.get("landmark") is None:
+        config = {**config, **{k: {**config[k], "world": False} for k in ("poseprior", "viewpoint")
+                               if isinstance(config.get(k), dict) and config[k].get("world")}}
+    return config
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.export", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,7 +87,7 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"export: {e}", file=sys.stderr)
         return 2
-    configs = {k: ModelConfig.from_dict(s["config"]) for k, s in states.items()}
+    configs = {k: ModelConfig.from_dict(_stage_config(k, s["config"])) for k, s in states.items()}
     config = configs["posenet"]
     config.handsegnet = configs["handseg"].handsegnet
     # the detection options (region-box calibration, min_score) go with the HandSegNet's source;

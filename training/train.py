@@ -285,6 +285,9 @@ def main(argv=None) -> int:
         config = ModelConfig.from_dict(init["config"])
         if args.stage != "landmark":  # only the refiner's own stage carries it (training.export adds it)
             config.landmark = None
+            if args.stage != "lifting":  # and only the lifting stage reads its world landmarks (a
+                # configuration that says so without a refiner cannot be loaded)
+                config.poseprior.world = config.viewpoint.world = False
         apply_overrides(config, args)
         nets = stages.build(args.stage, config)
         for k, net in nets.items():
