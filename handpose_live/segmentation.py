@@ -20,10 +20,11 @@ def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tu
                    memory_format=torch.contiguous_format,
                    exclude: list[np.ndarray | None] | None = None,
                    bgr: bool = False) -> list[tuple[list[Region], np.ndarray]]:
-    """For each ``HxWx3`` uint8 **RGB** frame (``bgr``: BGR frames, as cameras give them): up to ``detection.candidates`` regions (``bbox`` in frame
-    pixels) and the frame-sized label mask (0 background, 1 left, 2 right). ``input_size`` =
-    (height, width) of the network's letterboxed input. ``exclude[i]`` ``[K, 4]``: boxes (frame
-    pixels) of frame i that no region may take (``find_regions``)."""
+    """For each ``HxWx3`` uint8 **RGB** frame (``bgr``: BGR frames, as cameras give them): up to
+    ``detection.candidates`` regions (``bbox`` in frame pixels) and the frame-sized label mask (0
+    background, 1 left, 2 right). ``input_size`` = (height, width) of the network's letterboxed
+    input. ``exclude[i]`` ``[K, 4]``: boxes (frame pixels) of frame i that no region may take
+    (``find_regions``)."""
     h, w = input_size
     canvases, boxes = zip(*(letterbox(f, (h, w)) for f in frames_rgb))
     if bgr:  # the channels turned on the small canvas: the same pixels as resizing an RGB view of the

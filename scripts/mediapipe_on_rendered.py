@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         info = worker.call({"cmd": "info"})
         worker.call({"cmd": "open", "static_image_mode": True, "max_num_hands": 2, "model_complexity": 1})
         summary = summarise(collect_peer(worker, dataset, args.n), modes=("full",))
-    except RuntimeError as e:
+    except (RuntimeError, FileNotFoundError, ValueError) as e:  # the worker died; no hand mesh to render
         print(f"mediapipe_on_rendered: {e}", file=sys.stderr)
         return 2
     finally:
