@@ -44,7 +44,7 @@ from benchmark_vs_mediapipe import MediaPipeWorker, mediapipe_python  # noqa: E4
 from handpose_live.crop import box_corners, keypoint_box  # noqa: E402
 from handpose_live.skeleton import user_to_rhd  # noqa: E402
 from training.data_mix import open_dataset  # noqa: E402
-from training.evaluate import MISSED, _match, summarise  # noqa: E402
+from training.evaluate import FULL_ROWS, _match, add_full_rows, summarise  # noqa: E402
 
 SIDE_OF_MIRRORED = {"Left": "right", "Right": "left"}  # MediaPipe's label for a mirrored image, swapped
 
@@ -63,25 +63,12 @@ def peer_hands(detail: list[dict]) -> list[SimpleNamespace]:
 def collect_peer(worker: MediaPipeWorker, dataset, n: int) -> dict:
     """Per-sample rows of ``evaluate.collect`` for the ``full`` mode, MediaPipe's hands matched to
     each label by ``evaluate._match``."""
-    rows = {k: [] for k in ("gt2d", "vis", "gt3d", "has3d", "side", "diag", "full2d", "full3d", "found",
-                            "side_ok")}
+    rows = {k: [] for k in FULL_ROWS}
     for i in tqdm(range(min(n, len(dataset))), desc="mediapipe", dynamic_ncols=True):
         s = dataset[i]
         frame = np.ascontiguousarray(s["image_rgb"][:, :, ::-1])
-        gt2d, vis = s["keypoints_2d"].astype(np.float32), s["visible"].astype(bool)
-        side = "right" if int(s["side"]) == 1 else "left"
-        hit = _match(peer_hands(worker.process(frame, landmarks=True)["detail"]), gt2d)
-        lo, hi = gt2d.min(0), gt2d.max(0)
-        rows["gt2d"].append(gt2d)
-        rows["vis"].append(vis)
-        rows["gt3d"].append(s["keypoints_3d"].astype(np.float32))
-        rows["has3d"].append(bool(s["has_3d"]))
-        rows["side"].append(side)
-        rows["diag"].append(float(np.linalg.norm(hi - lo)))
-        rows["found"].append(hit is not None)
-        rows["side_ok"].append(hit is not None and hit.side == side)
-        rows["full2d"].append(user_to_rhd(hit.keypoints_2d) if hit else np.full_like(gt2d, MISSED))
-        rows["full3d"].append(user_to_rhd(hit.keypoints_3d) if hit else np.full((21, 3), MISSED, np.float32))
+        hands = peer_hands(worker.process(frame, landmarks=True)["detail"])
+        add_full_rows(rows, s, _match(hands, s["keypoints_2d"].astype(np.float32)))
     return {k: np.array(v) for k, v in rows.items()}
 
 

@@ -66,37 +66,49 @@ def _match(hands, gt_kp: np.ndarray):
     return on_it[int(np.argmin(dists))]
 
 
+def sample_side(s: dict) -> str:
+    """A dataset sample's labelled hand side."""
+    return "right" if int(s["side"]) == 1 else "left"
+
+
+def add_full_rows(rows: dict, s: dict, hit) -> None:
+    """Append one sample's labels and the ``full`` mode's answer to ``rows``: ``hit`` is the
+    reported hand ``_match`` took for the label (anything with ``keypoints_2d``,
+    ``keypoints_3d`` in user order and ``side``), or None for a miss."""
+    gt2d = s["keypoints_2d"].astype(np.float32)
+    side = sample_side(s)
+    rows["gt2d"].append(gt2d)
+    rows["vis"].append(s["visible"].astype(bool))
+    rows["gt3d"].append(s["keypoints_3d"].astype(np.float32))
+    rows["has3d"].append(bool(s["has_3d"]))
+    rows["side"].append(side)
+    rows["diag"].append(float(np.linalg.norm(gt2d.max(0) - gt2d.min(0))))
+    rows["found"].append(hit is not None)
+    rows["side_ok"].append(hit is not None and hit.side == side)
+    rows["full2d"].append(user_to_rhd(hit.keypoints_2d) if hit else np.full_like(gt2d, MISSED))
+    rows["full3d"].append(user_to_rhd(hit.keypoints_3d) if hit else np.full((21, 3), MISSED, np.float32))
+
+
+FULL_ROWS = ("gt2d", "vis", "gt3d", "has3d", "side", "diag", "full2d", "full3d", "found", "side_ok")
+
+
 def collect(est: HandPoseEstimator, dataset, n: int) -> dict:
     """Per-sample predictions of both modes against the labels."""
-    rows = {k: [] for k in ("gt2d", "vis", "gt3d", "has3d", "side", "diag",
-                            "crop2d", "crop3d", "full2d", "full3d", "found", "side_ok",
-                            "crop_side_ok")}
+    rows = {k: [] for k in (*FULL_ROWS, "crop2d", "crop3d", "crop_side_ok")}
     head = est.config.posenet.side_head
     for i in tqdm(range(min(n, len(dataset))), desc="evaluate", dynamic_ncols=True):
         s = dataset[i]
         frame = np.ascontiguousarray(s["image_rgb"][:, :, ::-1])
         gt2d, vis = s["keypoints_2d"].astype(np.float32), s["visible"].astype(bool)
-        side = "right" if int(s["side"]) == 1 else "left"
+        side = sample_side(s)
         box = runtime_crop_boxes(torch.from_numpy(gt2d)[None], torch.from_numpy(vis)[None])[0].numpy()
         (kp, _, xyz), = est.keypoints_in_boxes([frame], [box[None]], [[side]])
         if head:  # the side head's own call on the same crop
             (_, _, _, crop_side, _), = est.keypoints_in_boxes([frame], [box[None]], [[None]], return_sides=True)
             rows["crop_side_ok"].append(crop_side == side)
-        hands = est.process([frame])[0]
-        hit = _match(hands, gt2d)
-        lo, hi = gt2d.min(0), gt2d.max(0)
-        rows["gt2d"].append(gt2d)
-        rows["vis"].append(vis)
-        rows["gt3d"].append(s["keypoints_3d"].astype(np.float32))
-        rows["has3d"].append(bool(s["has_3d"]))
-        rows["side"].append(side)
-        rows["diag"].append(float(np.linalg.norm(hi - lo)))
         rows["crop2d"].append(kp)
         rows["crop3d"].append(xyz)
-        rows["found"].append(hit is not None)
-        rows["side_ok"].append(hit is not None and hit.side == side)
-        rows["full2d"].append(user_to_rhd(hit.keypoints_2d) if hit else np.full_like(gt2d, MISSED))
-        rows["full3d"].append(user_to_rhd(hit.keypoints_3d) if hit else np.full((21, 3), MISSED, np.float32))
+        add_full_rows(rows, s, _match(est.process([frame])[0], gt2d))
     return {k: np.array(v) for k, v in rows.items()}
 
 
