@@ -94,8 +94,8 @@ def common_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", type=_device, default=None,
                    help="auto, cpu, cuda or cuda:N (default: the window's last choice, else auto)")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
-                   help="inference precision (default auto: fp16 on CUDA; on a CPU bf16 where it measures "
-                        "faster than fp32)")
+                   help="inference precision (default auto: fp16 on CUDA; on a CPU fp32 with ONNX Runtime, "
+                        "or, without it, bf16 where that measures faster than fp32; bf16 runs PyTorch)")
     p.add_argument("--max-frames", type=_positive, default=None, metavar="N",
                    help="process N frames (or the whole source if shorter), then exit 0")
     p.add_argument("--hand-size", type=_palm_cm, default=None, metavar="CM",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 
 from . import crop as cropping
+from . import onnx_backend
 from .canonical import from_canonical, metric_scale
 from .camera import DEFAULT_FOV_DEG, check_fov, intrinsics, ray_rotation
 from .hand_size import check_palm_length
@@ -28,10 +30,13 @@ from .model_config import ModelConfig
 from .frame_check import WORK_MAX_SIDE
 from .preprocess import normalise, validate_frames
 from .segmentation import segment_frames
+from .models import HandSegNet, LandmarkNet, PoseNet, PosePrior, ViewPoint
 from .models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
 from .models.lifting import world_input
 from .skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user, user_to_rhd
 from .tracking import Track, find_track, tracked_hand_box
+
+log = logging.getLogger(__name__)
 
 SIDES = ("left", "right")
 # Video mode: weight of a track's running P(right) against the side head's reading of the new
@@ -115,6 +120,32 @@ def resolve_precision(precision: str, device: torch.device, probe=None) -> torch
 # ``auto`` picks bf16 on a CPU only when it is clearly faster than fp32 (by 10 %).
 BF16_MARGIN = 0.9
 PRECISION_ROUNDS = 8  # alternated timing passes per precision when ``auto`` chooses (after 2 warm-ups each)
+
+
+BACKENDS = ("auto", "torch", "onnxruntime")
+# what the onnxruntime backend exports: these networks, never another module put in their place
+EXPORTED = {"handsegnet": HandSegNet, "posenet": PoseNet, "landmark": LandmarkNet,
+            "poseprior": PosePrior, "viewpoint": ViewPoint}
+
+
+def resolve_backend(backend: str, device: torch.device, precision: str) -> str:
+    """Which runtime runs the convolutional networks (``CONV_NETS``). ``auto``: ONNX Runtime on
+    a CPU when it is installed and the precision is ``auto`` or ``fp32`` (fp32 there, ~2.5x faster
+    than PyTorch's bf16 for these networks on a 2-core CPU: BENCHMARKS.md), else PyTorch.
+    ``onnxruntime`` asked for where it cannot run raises ``ValueError``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
+    fits = device.type == "cpu" and precision in ("auto", "fp32")
+    if backend == "onnxruntime":
+        if not fits:
+            raise ValueError(f"the onnxruntime backend runs fp32 on the CPU, not {precision} on {device.type}")
+        if not onnx_backend.available():
+            raise ValueError("the onnxruntime backend needs the packages onnxruntime and onnx "
+                             "(pip install onnxruntime onnx)")
+        return backend
+    if backend == "auto" and fits and onnx_backend.available():
+        return "onnxruntime"
+    return "torch"
 
 
 def cast_networks(nets: dict, dtype: torch.dtype) -> dict:
@@ -208,7 +239,7 @@ class HandPoseEstimator:
 
     def __init__(self, config: ModelConfig, networks: dict, device: str = "auto",
                  precision: str = "auto", mode: str = "image", digests: dict | None = None,
-                 flip_test: bool = False):
+                 flip_test: bool = False, backend: str = "auto"):
         if mode not in ("image", "video"):
             raise ValueError(f"mode must be 'image' or 'video', got {mode!r}")
         self.config = config
@@ -223,6 +254,18 @@ class HandPoseEstimator:
             if k in self.nets:
                 self.nets[k] = self.nets[k].to(memory_format=fmt)
         self._memory_format = fmt
+        self._onnx: dict = {}  # network name -> (the PyTorch module it was exported from, OnnxNet)
+        self._backend = resolve_backend(backend, self._device, precision)
+        if self._backend == "onnxruntime":
+            try:
+                self._onnx = self._export_onnx()
+            except Exception as e:  # an exporter or runtime that fails here: PyTorch runs them
+                if backend == "onnxruntime":
+                    raise RuntimeError(f"the onnxruntime backend failed to load the networks: {e}") from e
+                log.warning("ONNX Runtime could not load the networks (%s); running them with PyTorch", e)
+                self._backend = "torch"
+        if self._backend == "onnxruntime":
+            precision = "fp32"
         cast, timed = {}, {}
 
         def probe(dtype):  # auto on a bf16 CPU: both precisions timed together, as they will run
@@ -245,16 +288,18 @@ class HandPoseEstimator:
     def from_pretrained(cls, path: str | Path | None = None, device: str = "auto",
                         precision: str = "auto", mode: str = "image",
                         palm_length_m: float | None = None, flip_test: bool = False,
-                        camera_fov_deg: float | None = None) -> "HandPoseEstimator":
+                        camera_fov_deg: float | None = None, backend: str = "auto") -> "HandPoseEstimator":
         """Load a model folder (or a name under ``assets/models``; ``None`` = the shipped default).
         ``palm_length_m``: the user's hand size (see ``palm_length_m``; default: the model's, 0.10 m).
         ``camera_fov_deg``: the camera's horizontal field of view (see ``camera_fov_deg``).
         ``flip_test``: run PoseNet on every crop and on its mirror image and average the two (score
         maps mirrored back, side logits negated): about twice PoseNet's cost.
+        ``backend``: what runs the convolutional networks (``resolve_backend``; ``auto`` = ONNX
+        Runtime on a CPU when it is installed).
         Raises ``checkpoint.ModelNotFoundError`` / ``checkpoint.CorruptModelError``."""
         config, networks, digests = load_model(path)
         est = cls(config, networks, device=device, precision=precision, mode=mode, digests=digests,
-                  flip_test=flip_test)
+                  flip_test=flip_test, backend=backend)
         if palm_length_m is not None:
             est.palm_length_m = palm_length_m
         if camera_fov_deg is not None:
@@ -293,6 +338,55 @@ class HandPoseEstimator:
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self._amp_dtype]
 
     @property
+    def backend(self) -> str:
+        """What runs the convolutional networks: ``"onnxruntime"`` or ``"torch"`` (the lifting
+        nets always run in PyTorch)."""
+        return self._backend
+
+    def _export_onnx(self) -> dict:
+        """Each convolutional network exported to ONNX Runtime (``onnx_backend.OnnxNet``) for the
+        inputs and keyword arguments the stages give it."""
+        h, w = self.config.handsegnet.input_size
+        s = self.config.posenet.input_size
+        calls = {"handsegnet": ((h, w), {}), "posenet": ((s, s), self._posenet_kwargs())}
+        if "landmark" in self.nets:
+            calls["landmark"] = ((LANDMARK_INPUT_SIZE, LANDMARK_INPUT_SIZE), {})
+        out = {}
+        for name, (size, kwargs) in calls.items():
+            net = self.nets[name]
+            if type(net) is EXPORTED[name]:  # never a stand-in (a test's fake may hold Python logic)
+                out[name] = (net, onnx_backend.OnnxNet(net, torch.zeros(1, 3, *size), **kwargs))
+        if "posenet" not in out or any(type(self.nets[k]) is not EXPORTED[k] for k in ("poseprior", "viewpoint")):
+            return out
+        # the lifting nets read PoseNet's maps (or maps of its size), the side, and what the model
+        # adds: PoseNet's image features, the refiner's world landmarks
+        with torch.inference_mode():
+            posenet_out = self.nets["posenet"](torch.zeros(1, 3, s, s), **self._posenet_kwargs())
+        posenet_out = list(posenet_out) if isinstance(posenet_out, tuple) else [posenet_out]
+        args = [posenet_out[0][-1].float(), torch.zeros(1, 2)]
+        if self.config.lifting_image_channels > 0:
+            args.append(posenet_out[-1].float())
+        extra = {"world": torch.zeros(1, 21, 3)} if self.config.poseprior.world else {}
+        for name in ("poseprior", "viewpoint"):
+            net = self.nets[name]
+            out[name] = (net, onnx_backend.OnnxNet(net, *args, **extra))
+        return out
+
+    def _net(self, name: str):
+        """The callable that runs network ``name``: its ONNX Runtime session, unless ``self.nets``
+        now holds another module than the one exported (tests swap in stand-ins)."""
+        exported = self._onnx.get(name)
+        if exported is not None and exported[0] is self.nets[name]:
+            return exported[1]
+        return self.nets[name]
+
+    def _posenet_kwargs(self) -> dict:
+        """The outputs asked of PoseNet besides its maps: the side logit when it has the head, the
+        image features when the lifting nets read them."""
+        return {**({"side": True} if self.config.posenet.side_head else {}),
+                **({"features": True} if self.config.lifting_image_channels > 0 else {})}
+
+    @property
     def num_classes(self) -> int:
         return self.config.handsegnet.num_classes
 
@@ -314,6 +408,26 @@ class HandPoseEstimator:
         if not frames:
             self.last_masks = []
             return []
+        with self._torch_threads():
+            return self._process(frames, sides)
+
+    @contextlib.contextmanager
+    def _torch_threads(self):
+        """With ONNX Runtime running the networks, PyTorch's own work in a frame (lifting, maps,
+        crops) runs on the calling thread alone, and the previous setting comes back after:
+        PyTorch's worker threads and the runtime's busy-waiting threads would fight over the cores
+        (2-core CPU, image mode: 24 ms a frame with both at 2 threads, 12.6 ms so)."""
+        if self._backend != "onnxruntime" or torch.get_num_threads() == 1:
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    def _process(self, frames: list[np.ndarray], sides: list[str | None]) -> list[list[Hand]]:
         sizes = [f.shape[:2] for f in frames]
         frames = [_work_copy(f) for f in frames]  # a 9000x6000 photo: work on a 4096 px copy
         if self.mode == "image":
@@ -378,7 +492,7 @@ class HandPoseEstimator:
     def _segment(self, frames: list[np.ndarray], exclude: list[np.ndarray | None] | None = None):
         """Regions (bbox in frame px) and frame-sized label masks for each BGR frame; no region takes
         pixels inside ``exclude[i]`` (boxes ``[K, 4]`` in frame px)."""
-        return segment_frames(self.nets["handsegnet"], frames, self.config.handsegnet.input_size,
+        return segment_frames(self._net("handsegnet"), frames, self.config.handsegnet.input_size,
                               self.config.detection, self._device, self._amp, self._memory_format,
                               exclude=exclude, bgr=True)
 
@@ -413,8 +527,7 @@ class HandPoseEstimator:
         if self.flip_test:
             x = torch.cat([x, x.flip(-1)])
         with self._amp():
-            out = self.nets["posenet"](x, **({"side": True} if head else {}),
-                                       **({"features": True} if reads_image else {}))
+            out = self._net("posenet")(x, **self._posenet_kwargs())
         out = list(out) if isinstance(out, tuple) else [out]
         maps = out.pop(0)[-1].float()
         logit = out.pop(0) if head else None
@@ -491,8 +604,8 @@ class HandPoseEstimator:
         if self.config.poseprior.world:  # zeros for a hand the refiner saw no hand in (as in training)
             rows = [np.zeros((21, 3)) if w is None else w for w in (world or [None] * len(idx))]
             extra["world"] = world_input(torch.as_tensor(np.stack(rows), dtype=torch.float32, device=self._device))
-        canonical = self.nets["poseprior"](*inputs, **extra)
-        rotation = self.nets["viewpoint"].to_matrix(self.nets["viewpoint"](*inputs, **extra))
+        canonical = self._net("poseprior")(*inputs, **extra)
+        rotation = self.nets["viewpoint"].to_matrix(self._net("viewpoint")(*inputs, **extra))
         xyz = from_canonical(canonical, rotation, is_right, metric_scale(canonical, self.config.palm_length_m))
         xyz = xyz - xyz[:, :1]  # exactly wrist-relative, whatever the prior put at the wrist
         if self.config.viewpoint.frame == "ray":  # the crop's ray frame -> the camera's (row vectors: x @ R^T)
@@ -521,7 +634,7 @@ class HandPoseEstimator:
         rgb = torch.from_numpy(np.stack(crops)).to(self._device)
         x = normalise(rgb.permute(0, 3, 1, 2)).contiguous(memory_format=self._memory_format)
         with self._amp():
-            res = self.nets["landmark"](x)
+            res = self._net("landmark")(x)
         lm = res["landmarks"][..., :2].float().cpu().numpy().astype(np.float64)
         seen = torch.sigmoid(res["presence"].float()).cpu().numpy() >= cfg.min_presence
         m = np.stack(maps)

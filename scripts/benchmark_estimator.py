@@ -99,6 +99,9 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--presets", nargs="+", default=["paper", "light"])
     ap.add_argument("--precisions", nargs="+", default=["fp32", "auto"])
+    ap.add_argument("--backends", nargs="+", default=["auto"], choices=("auto", "torch", "onnxruntime"),
+                    help="what runs the networks (default auto: ONNX Runtime on a CPU when installed; "
+                         "bf16 always runs PyTorch)")
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     ap.add_argument("--batches", type=int, nargs="+", default=[8], help="image-mode batch sizes (besides 1)")
@@ -109,12 +112,12 @@ def main() -> None:
     print(f"device={args.device} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"cpu={platform.processor() or platform.machine()}  frame 640x480, one hand, median of {args.frames}")
     runs = [("image", 1), ("video", 1)] + [("image", b) for b in args.batches if b > 1]
-    print("| preset | precision | image mode ms/frame | video mode ms/frame | "
+    print("| preset | backend | precision | image mode ms/frame | video mode ms/frame | "
           + " | ".join(f"image mode, batch {b}, ms/frame" for _, b in runs[2:]) + " |")
-    print("|---" * (2 + len(runs)) + "|")
+    print("|---" * (3 + len(runs)) + "|")
     for name in args.presets:
         config = preset(name) if name in PRESETS else load_model(name)[0]
-        for precision in args.precisions:
+        for precision, backend in ((p, b) for p in args.precisions for b in args.backends):
             row = []
             for mode, batch in runs:
                 torch.manual_seed(0)
@@ -123,7 +126,8 @@ def main() -> None:
                 steady_posenet(nets["posenet"], config.posenet.input_size)
                 if "landmark" in nets:
                     unsure_refiner(nets["landmark"])
-                est = HandPoseEstimator(config, nets, device=args.device, precision=precision, mode=mode)
+                est = HandPoseEstimator(config, nets, device=args.device, precision=precision, mode=mode,
+                                        backend=backend)
                 est.config.detection.min_score = 0.0
                 est.config.detection.track_min_confidence = 0.0
                 # the periodic search leaves the tracked hand's pixels out; the forced region is
@@ -135,7 +139,7 @@ def main() -> None:
                 row.append(measure(est, frame, args.frames, batch))
                 hands = sum(len(h) for h in est.process([frame]))
                 assert hands == 1, f"{mode} mode ended up with {hands} hands; the benchmark needs one"
-            print(f"| {name} | {est.precision} | " + " | ".join(f"{v:.1f}" for v in row) + " |", flush=True)
+            print(f"| {name} | {est.backend} | {est.precision} | " + " | ".join(f"{v:.1f}" for v in row) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -160,7 +160,9 @@ def test_lifting_on_drawn_maps_reads_the_reported_keypoints():
     up = np.tile(np.array([[INPUT_SIZE / 2, INPUT_SIZE / 2 - 40]], np.float32), (21, 1))
     up[:, 0] += np.arange(21) * 3  # spread along x so every keypoint has its own peak
     nets = {**build_networks(config), "landmark": _fixed_refiner(up)}
-    est = HandPoseEstimator(config, nets, device="cpu", precision="fp32")
+    # PyTorch runs the lifting nets, so that the wrapped forward below sees their inputs (the
+    # backend changes what runs them, not what they are given)
+    est = HandPoseEstimator(config, nets, device="cpu", precision="fp32", backend="torch")
     seen = []
     prior = est.nets["poseprior"]
     forward = prior.forward
@@ -238,7 +240,7 @@ def test_lifting_nets_read_the_refiners_world_landmarks():
     results = {}
     for logit in (10.0, -10.0):
         est = HandPoseEstimator(config, {**nets, "landmark": _fixed_refiner(centre, logit, world, "lifting")},
-                                device="cpu", precision="fp32")
+                                device="cpu", precision="fp32", backend="torch")  # forward wrapped below
         seen, placed = [], []  # the lifting nets' world input; PoseNet's keypoints (they place the crop)
         prior = est.nets["poseprior"]
         forward = type(prior).forward.__get__(prior)  # the class's, not a wrapper left by the loop before

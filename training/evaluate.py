@@ -366,6 +366,9 @@ def main(argv=None) -> int:
     ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "auto"),
                     help="inference precision (default fp32: the same numbers on every run; the app's auto "
                          "times bf16 against fp32 at load, so its choice can differ between runs)")
+    ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
+                    help="what runs the networks (HandPoseEstimator backend; default auto: ONNX Runtime on a "
+                         "CPU when installed, same fp32 outputs as PyTorch to ~1e-4 px)")
     ap.add_argument("--flip-test", action="store_true",
                     help="PoseNet also on each mirrored crop, the two averaged (HandPoseEstimator flip_test)")
     ap.add_argument("--largest-hand", action="store_true",
@@ -382,7 +385,7 @@ def main(argv=None) -> int:
         (kind, root, _), = parse_spec(args.data)
         per_image = kind == "real_hands" and not args.largest_hand
         est = HandPoseEstimator.from_pretrained(args.model, device=args.device, precision=args.precision,
-                                               mode="image", flip_test=args.flip_test)
+                                               mode="image", flip_test=args.flip_test, backend=args.backend)
         if per_image:
             summary = evaluate_real_hands(est, Path(root) if root else data_root(), args.split, args.n,
                                           not args.no_gt_crop)
@@ -395,7 +398,8 @@ def main(argv=None) -> int:
         summary = summarise(collect(est, dataset, 500 if args.n is None else args.n))
         summary["image_size"] = args.image_size
     summary.update({"model": est.model_name, "weights_sha256": est.weights_sha256, "data": args.data,
-                    "split": args.split, "precision": est.precision, "flip_test": est.flip_test})
+                    "split": args.split, "precision": est.precision, "backend": est.backend,
+                    "flip_test": est.flip_test})
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=1))
     if per_image:

@@ -47,5 +47,6 @@ def load_estimator(model: str | None, device: str = "auto", precision: str = "au
         if model:
             raise ModelLoadError(f"cannot load model {model}: {exc}") from None
         return None, f"The installed model cannot be loaded ({exc}) — showing video only."
-    log.info("loaded model %s on %s (%s)", est.model_name, est.device, getattr(est, "precision", "?"))
+    log.info("loaded model %s on %s (%s, %s)", est.model_name, est.device, getattr(est, "backend", "?"),
+             getattr(est, "precision", "?"))
     return est, ""

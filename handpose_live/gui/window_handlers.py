@@ -108,7 +108,10 @@ class WindowActions:
         return getattr(self.estimator, "model_name", None) or "none"
 
     def _device(self) -> str:
-        return getattr(self.estimator, "device", None) or self.settings.device
+        device = getattr(self.estimator, "device", None) or self.settings.device
+        if getattr(self.estimator, "backend", None) == "onnxruntime":
+            return f"{device} · ONNX Runtime"
+        return device
 
     def switch_source(self, key) -> None:
         """Open camera index / "demo" / a path ``key``; on failure keep the current source."""

@@ -21,6 +21,18 @@ def conv(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, act: bool = 
     return nn.Sequential(*layers)
 
 
+class GridPool(nn.AdaptiveAvgPool2d):
+    """``nn.AdaptiveAvgPool2d`` (same outputs, no weights) that passes an input already of its output
+    size through untouched: the ONNX exporter cannot export adaptive pooling where it loses track
+    of the input's size, which happens inside PoseNet's side head (a 4x4 grid pooled to 4x4)."""
+
+    def forward(self, x):
+        size = self.output_size if isinstance(self.output_size, tuple) else (self.output_size,) * 2
+        if tuple(x.shape[-2:]) == tuple(size):
+            return x
+        return super().forward(x)
+
+
 def conv_stack(in_ch: int, widths: list[int], kernel: int = 3) -> tuple[list[nn.Module], int]:
     """Consecutive ``conv`` layers of the given output widths; returns (layers, out_channels)."""
     layers = []

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..canonical import rodrigues, rotation_from_6d
 from ..skeleton import NUM_KEYPOINTS, RHD_MIDDLE_MCP, RHD_WRIST
-from .layers import LEAKY_SLOPE, conv, scaled
+from .layers import LEAKY_SLOPE, GridPool, conv, scaled
 
 
 
@@ -92,7 +92,7 @@ class _Lifting(nn.Module):
         side = config.input_size // 2 ** len(self.conv_widths)
         fc, dim = [], ch * side * side + 2
         if config.image_channels:  # appended last, so a net without them widens by zero columns
-            self.image = nn.Sequential(conv(config.image_channels, IMAGE_WIDTH, 1), nn.AdaptiveAvgPool2d(IMAGE_GRID),
+            self.image = nn.Sequential(conv(config.image_channels, IMAGE_WIDTH, 1), GridPool(IMAGE_GRID),
                                        nn.Flatten())
             dim += IMAGE_WIDTH * IMAGE_GRID * IMAGE_GRID
         if config.world:  # after the image features: widening a net without them adds zero columns last

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..skeleton import NUM_KEYPOINTS
-from .layers import conv, conv_stack, scaled
+from .layers import GridPool, conv, conv_stack, scaled
 from .mobile import LAYOUTS, MobileEncoder, StrideFourDecoder, layout_stride, refine_stage
 
 
@@ -78,7 +78,7 @@ class PoseNet(nn.Module):
             # head keeps a coarse spatial grid instead of pooling it away.
             grid = 4
             self.side = nn.Sequential(conv(enc, c(128), 3, stride=2), conv(c(128), c(128), 3, stride=2),
-                                      nn.AdaptiveAvgPool2d(grid), nn.Flatten(),
+                                      GridPool(grid), nn.Flatten(),
                                       nn.Linear(c(128) * grid * grid, 1))
 
     def _build_mobile(self, config: PoseNetConfig) -> None:
@@ -90,7 +90,7 @@ class PoseNet(nn.Module):
         self.stages = nn.ModuleList([refine_stage(width, NUM_KEYPOINTS) for _ in range(config.refine_stages)])
         if config.side_head:  # on the stride-16 features: a 4x4 grid from a 128 px crop
             grid, deep = 4, self.encoder.channels[2]
-            self.side = nn.Sequential(conv(deep, width, 3, stride=2), nn.AdaptiveAvgPool2d(grid), nn.Flatten(),
+            self.side = nn.Sequential(conv(deep, width, 3, stride=2), GridPool(grid), nn.Flatten(),
                                       nn.Linear(width * grid * grid, 1))
 
     def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
