@@ -114,7 +114,8 @@ class OnnxNet:
         self.net = net
         inputs, self._keys, self._constants = _split(example, kwargs)
         self._n_args = len(example)
-        inputs = [t[:1].detach().float().contiguous().cpu() for t in inputs]
+        # copies: an inference-mode tensor cannot be traced
+        inputs = [t[:1].detach().float().cpu().clone(memory_format=torch.contiguous_format) for t in inputs]
         flat = _Flat(net, self._n_args, self._keys, self._constants).eval()
         with torch.no_grad():
             leaves: list = []

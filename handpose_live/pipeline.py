@@ -248,12 +248,7 @@ class HandPoseEstimator:
         self._device = resolve_device(device)
         self.model_name = config.name
         self.weights_sha256 = dict(digests or {})
-        fmt = torch.channels_last if self._device.type == "cpu" else torch.contiguous_format
         self.nets = {k: v.eval().to(self._device) for k, v in networks.items()}
-        for k in CONV_NETS:  # channels_last: the refiner 3x faster in fp32 here
-            if k in self.nets:
-                self.nets[k] = self.nets[k].to(memory_format=fmt)
-        self._memory_format = fmt
         self._onnx: dict = {}  # network name -> (the PyTorch module it was exported from, OnnxNet)
         self._backend = resolve_backend(backend, self._device, precision)
         if self._backend == "onnxruntime":
@@ -264,8 +259,17 @@ class HandPoseEstimator:
                     raise RuntimeError(f"the onnxruntime backend failed to load the networks: {e}") from e
                 log.warning("ONNX Runtime could not load the networks (%s); running them with PyTorch", e)
                 self._backend = "torch"
+                self._onnx = {}
         if self._backend == "onnxruntime":
             precision = "fp32"
+        # PyTorch on the CPU: channels_last, the refiner 3x faster in fp32 here; ONNX Runtime takes
+        # plain (NCHW) arrays, and exporting channels_last modules ran their first passes 3x slower
+        cpu_torch = self._device.type == "cpu" and self._backend == "torch"
+        fmt = torch.channels_last if cpu_torch else torch.contiguous_format
+        for k in CONV_NETS:
+            if k in self.nets:
+                self.nets[k] = self.nets[k].to(memory_format=fmt)
+        self._memory_format = fmt
         cast, timed = {}, {}
 
         def probe(dtype):  # auto on a bf16 CPU: both precisions timed together, as they will run
@@ -360,7 +364,7 @@ class HandPoseEstimator:
             return out
         # the lifting nets read PoseNet's maps (or maps of its size), the side, and what the model
         # adds: PoseNet's image features, the refiner's world landmarks
-        with torch.inference_mode():
+        with torch.no_grad():
             posenet_out = self.nets["posenet"](torch.zeros(1, 3, s, s), **self._posenet_kwargs())
         posenet_out = list(posenet_out) if isinstance(posenet_out, tuple) else [posenet_out]
         args = [posenet_out[0][-1].float(), torch.zeros(1, 2)]
@@ -479,8 +483,9 @@ class HandPoseEstimator:
         flat = [s for per_frame in sides for s in per_frame]
         if None in flat and not self.config.posenet.side_head:
             raise ValueError("this model has no PoseNet side head: give a side for every box")
-        out = self._pose(frames, [np.asarray(b, np.float32).reshape(-1, 3) for b in boxes], flat,
-                         ["right"] * len(flat))
+        with self._torch_threads():
+            out = self._pose(frames, [np.asarray(b, np.float32).reshape(-1, 3) for b in boxes], flat,
+                             ["right"] * len(flat))
         return out if return_sides else [o[:3] for o in out]
 
     # ------------------------------------------------------------------ stages
