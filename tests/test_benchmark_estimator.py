@@ -19,5 +19,8 @@ def test_benchmark_keeps_one_hand_past_the_periodic_search(name):
     assert out.returncode == 0, out.stderr[-2000:]
     row = [line for line in out.stdout.splitlines() if line.startswith(f"| {name} |")]
     assert len(row) == 1
-    image_ms, video_ms = (float(v) for v in row[0].strip("|").split("|")[2:4])
+    cells = [c.strip() for c in row[0].strip("|").split("|")]
+    backend, precision = cells[1:3]
+    assert precision == "fp32" and backend in ("onnxruntime", "torch")
+    image_ms, video_ms = (float(v) for v in cells[3:5])
     assert image_ms > 0 and video_ms > 0
