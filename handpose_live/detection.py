@@ -27,7 +27,8 @@ class Region:
 def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
                  min_area: int = 40, max_hands: int = 2,
                  exclude: np.ndarray | None = None,
-                 bridge_threshold: float | None = None) -> tuple[list[Region], np.ndarray]:
+                 bridge_threshold: float | None = None,
+                 split_sides_frac: float | None = None) -> tuple[list[Region], np.ndarray]:
     """``probs`` ``[C, h, w]`` softmax output (C = 2: bg, hand; C = 3: bg, left, right).
 
     Returns up to ``max_hands`` regions ordered by their most confident pixel, and the label mask
@@ -37,6 +38,10 @@ def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
     label mask still shows them. ``bridge_threshold`` (below ``threshold``): pixels above it also
     join pieces into one region — a hand segmented in fragments, its fingertips and wrist above
     ``threshold`` and the palm between just below, becomes one region — but add no pixels.
+    ``split_sides_frac`` (3-class): a region whose minority side holds at least this fraction of its
+    pixels is taken as two hands touching — a left and a right hand held together, which the
+    bridge joins — and becomes two regions, its left-labelled and its right-labelled pixels (each
+    at least ``min_area``).
     """
     hand_prob = 1.0 - probs[0]
     fg = (hand_prob > threshold).astype(np.uint8)
@@ -63,21 +68,35 @@ def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
         grown = grown | low
     n, comp = cv2.connectedComponents(grown, connectivity=8)
     comp = comp * fg  # AND with the mask: the bridge joins regions but adds no pixels
-    regions = []
     flat_comp, flat_prob = comp.ravel(), hand_prob.ravel()
     areas = np.bincount(flat_comp, minlength=n)
     peak = np.zeros(n, np.float32)
     np.maximum.at(peak, flat_comp, flat_prob)
+    three = probs.shape[0] == 3
+    candidates = []  # regions, each with its most confident pixel
     for label in np.argsort(-peak):
+        if len(candidates) >= max_hands and peak[label] < min(c.confidence for c in candidates):
+            break  # every later component's peak is lower still: none can enter the best max_hands
         if label == 0 or areas[label] < min_area:
             continue
         ys, xs = np.nonzero(comp == label)
         side = None
-        if probs.shape[0] == 3:
-            votes_right = int((labels_mask[ys, xs] == RIGHT).sum())
+        if three:
+            is_right = labels_mask[ys, xs] == RIGHT
+            votes_right = int(is_right.sum())
+            minority = min(votes_right, len(ys) - votes_right)
+            if (split_sides_frac is not None and minority >= split_sides_frac * len(ys)
+                    and minority >= min_area):
+                for part, name in ((~is_right, "left"), (is_right, "right")):
+                    candidates.append(_region(xs[part], ys[part], hand_prob, name))
+                continue
             side = "right" if votes_right * 2 > len(ys) else "left"
-        bbox = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
-        regions.append(Region(bbox=bbox, confidence=float(peak[label]), area=int(areas[label]), side=side))
-        if len(regions) == max_hands:
-            break
-    return regions, labels_mask
+        candidates.append(_region(xs, ys, hand_prob, side))
+    candidates.sort(key=lambda r: -r.confidence)
+    return candidates[:max_hands], labels_mask
+
+
+def _region(xs: np.ndarray, ys: np.ndarray, hand_prob: np.ndarray, side: str | None) -> Region:
+    """The region of pixels ``(xs, ys)``: their bbox, highest hand probability and count."""
+    bbox = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+    return Region(bbox=bbox, confidence=float(hand_prob[ys, xs].max()), area=int(len(xs)), side=side)

@@ -34,7 +34,7 @@ from .models import HandSegNet, LandmarkNet, PoseNet, PosePrior, ViewPoint
 from .models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
 from .models.lifting import world_input
 from .skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user, user_to_rhd
-from .tracking import Track, find_track, tracked_hand_box
+from .tracking import Track, find_track, iou, tracked_hand_box
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,21 @@ def hand_score(region_confidence: float, keypoint_scores: np.ndarray) -> float:
     """A hand's score: the geometric mean of HandSegNet's highest hand probability in its region
     and PoseNet's mean keypoint confidence (README, "What a hand's score means")."""
     return float(np.sqrt(max(region_confidence, 0.0) * float(np.mean(keypoint_scores))))
+
+
+def drop_duplicates(ranked: list[int], keypoints: np.ndarray, max_iou: float | None) -> list[int]:
+    """``ranked``: candidate indices, best first; ``keypoints[k]`` ``[21, 2]`` each one's keypoints.
+    The candidates kept when each one whose keypoints' bbox overlaps an already kept one's by IoU
+    ``>= max_iou`` is dropped as the same hand (``None``: all kept)."""
+    if max_iou is None or not ranked:
+        return list(ranked)
+    kept, boxes = [], []
+    for k in ranked:
+        box = np.concatenate([keypoints[k].min(0), keypoints[k].max(0)])
+        if all(iou(box, other) < max_iou for other in boxes):
+            kept.append(k)
+            boxes.append(box)
+    return kept
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -688,9 +703,10 @@ class HandPoseEstimator:
             score = hand_score(m[2], poses.confidence[k])
             if score >= det.min_score:
                 picked[m[0]].append((score, k))
-        for cands in picked:  # the best max_hands of the examined candidates
+        for cands in picked:  # the best max_hands of the examined candidates, each hand once
             cands.sort(key=lambda c: -c[0])
-            del cands[det.max_hands:]
+            unique = set(drop_duplicates([k for _, k in cands], poses.keypoints, det.nms_iou))
+            cands[:] = [c for c in cands if c[1] in unique][:det.max_hands]
         kept = [k for cands in picked for _, k in cands]
         outputs = self._finish([frames[meta[k][0]] for k in kept], poses, kept)
         for k, (kp, conf, xyz, side, _) in zip(kept, outputs):
@@ -746,7 +762,8 @@ class HandPoseEstimator:
                 if score >= det.min_score and conf.mean() >= det.track_min_confidence:
                     found.append((score, k))
             found.sort(key=lambda f: -f[0])
-            found = [k for _, k in found[: det.max_hands - len(kept)]]
+            found = drop_duplicates([k for _, k in found], None if poses is None else poses.keypoints,
+                                    det.nms_iou)[: det.max_hands - len(kept)]
             outputs = self._finish([frame] * len(found), poses, found)
             for k, (kp, conf, xyz, side, p_right) in zip(found, outputs):
                 r, box = fresh[k], boxes[k]

@@ -43,7 +43,8 @@ def segment_frames(net: HandSegNet, frames_rgb: list[np.ndarray], input_size: tu
         if exclude is not None and exclude[i] is not None:
             skip = box.to_canvas(np.asarray(exclude[i]).reshape(-1, 2, 2)).reshape(-1, 4)
         regions, canvas_mask = find_regions(p, detection.mask_threshold, bridge, min_area, detection.candidates,
-                                            exclude=skip, bridge_threshold=detection.bridge_threshold)
+                                            exclude=skip, bridge_threshold=detection.bridge_threshold,
+                                            split_sides_frac=detection.split_sides_frac)
         for r in regions:
             r.bbox = box.to_frame(r.bbox.reshape(2, 2)).reshape(4)
         out.append((regions, unletterbox_mask(canvas_mask, box, frame.shape[:2])))

@@ -226,3 +226,52 @@ def test_letterbox_maps_back_to_the_frame():
     mask[int(box.pad_y):, :40] = 2
     full = unletterbox_mask(mask, box, (100, 200))
     assert full.shape == (100, 200) and full[50, 10] == 2 and full[50, 190] == 0
+
+
+def test_regions_split_a_left_and_a_right_hand_held_together():
+    probs = np.zeros((3, 60, 80), np.float32)
+    probs[0] = 1
+    probs[0, 10:30, 10:30], probs[2, 10:30, 10:30] = 0.05, 0.95  # a right hand (400 px)...
+    probs[0, 12:28, 30:45], probs[1, 12:28, 30:45] = 0.1, 0.9    # ...touching a left one (240 px)
+    merged, _ = find_regions(probs, bridge_px=3, min_area=5)
+    assert len(merged) == 1 and merged[0].side == "right"
+    split, _ = find_regions(probs, bridge_px=3, min_area=5, split_sides_frac=0.3)
+    assert sorted((r.side, r.bbox.tolist(), r.area) for r in split) == [
+        ("left", [30, 12, 45, 28], 240), ("right", [10, 10, 30, 30], 400)]
+    assert split[0].side == "right" and split[0].confidence == pytest.approx(0.95)  # best peak first
+    assert split[1].confidence == pytest.approx(0.9)
+    # a minority under the fraction is one hand with a few pixels read the other way: no split
+    assert len(find_regions(probs, bridge_px=3, min_area=5, split_sides_frac=0.4)[0]) == 1
+    # a part under min_area is not a hand of its own
+    assert len(find_regions(probs, bridge_px=3, min_area=300, split_sides_frac=0.3)[0]) == 1
+    # a 2-class model has no sides to split by
+    two = np.stack([probs[0], probs[1] + probs[2]])
+    assert len(find_regions(two, bridge_px=3, min_area=5, split_sides_frac=0.3)[0]) == 1
+
+
+def test_duplicate_hands_are_dropped_by_keypoint_box_overlap():
+    from handpose_live.model_config import DetectionConfig, ModelConfig
+    from handpose_live.pipeline import drop_duplicates
+
+    def hand(x0, y0, x1, y1):
+        kp = np.zeros((21, 2), np.float32)
+        kp[0], kp[1] = (x0, y0), (x1, y1)
+        kp[2:] = ((x0 + x1) / 2, (y0 + y1) / 2)
+        return kp
+
+    keypoints = np.stack([hand(0, 0, 100, 100), hand(10, 10, 100, 100), hand(200, 0, 300, 100),
+                          hand(50, 0, 150, 100)])
+    # 1 covers 81 % of 0 (IoU 0.81); 3 overlaps 0 by IoU 1/3; 2 is elsewhere
+    assert drop_duplicates([0, 1, 2, 3], keypoints, 0.5) == [0, 2, 3]
+    assert drop_duplicates([1, 0, 2, 3], keypoints, 0.5) == [1, 2, 3]  # the better-ranked one stays
+    assert drop_duplicates([0, 1, 2, 3], keypoints, 0.3) == [0, 2]
+    assert drop_duplicates([0, 1, 2, 3], keypoints, None) == [0, 1, 2, 3]
+    assert drop_duplicates([], None, 0.5) == []
+    d = ModelConfig().to_dict()
+    assert d["detection"]["nms_iou"] is None and d["detection"]["split_sides_frac"] is None  # off by default
+    del d["detection"]["nms_iou"], d["detection"]["split_sides_frac"]
+    assert ModelConfig.from_dict(d).detection.nms_iou is None  # an older config: off
+    with pytest.raises(ValueError, match="nms_iou"):
+        DetectionConfig(nms_iou=1.5)
+    with pytest.raises(ValueError, match="split_sides_frac"):
+        DetectionConfig(split_sides_frac=0.7)
