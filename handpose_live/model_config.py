@@ -27,9 +27,10 @@ class DetectionConfig:
     # a region whose minority side (3-class HandSegNet) holds at least this fraction of its pixels is
     # two hands, left and right, taken apart (None: off; detection.find_regions)
     split_sides_frac: float | None = None
-    # a candidate hand whose PoseNet keypoints' box overlaps a better-scoring kept hand's by at least
-    # this IoU is the same hand seen twice and is dropped (None: off; pipeline.drop_duplicates)
-    nms_iou: float | None = None
+    # a candidate hand whose PoseNet keypoints' box and a better-scoring kept hand's overlap by at least
+    # this fraction of the smaller box is the same hand seen twice, and is dropped (None: off;
+    # pipeline.drop_duplicates)
+    duplicate_overlap: float | None = None
     min_area_frac: float = 0.0005  # smallest hand region, fraction of the segmentation canvas
     max_hands: int = 2
     # regions beyond max_hands that PoseNet examines per search (best segmentation peak first);
@@ -51,8 +52,8 @@ class DetectionConfig:
                              f"{self.max_hands!r}, {self.extra_candidates!r}")
         if self.bridge_threshold is not None and not 0.0 < float(self.bridge_threshold) < 1.0:
             raise ValueError(f"detection bridge_threshold must be between 0 and 1 or null, got {self.bridge_threshold!r}")
-        if self.nms_iou is not None and not 0.0 < float(self.nms_iou) <= 1.0:
-            raise ValueError(f"detection nms_iou must be in (0, 1] or null, got {self.nms_iou!r}")
+        if self.duplicate_overlap is not None and not 0.0 < float(self.duplicate_overlap) <= 1.0:
+            raise ValueError(f"detection duplicate_overlap must be in (0, 1] or null, got {self.duplicate_overlap!r}")
         if self.split_sides_frac is not None and not 0.0 < float(self.split_sides_frac) <= 0.5:
             raise ValueError(f"detection split_sides_frac must be in (0, 0.5] or null, got {self.split_sides_frac!r}")
         if len(self.region_shift) != 2 or not 0.5 <= float(self.region_enlarge) <= 2.0:

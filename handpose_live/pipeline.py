@@ -34,7 +34,7 @@ from .models import HandSegNet, LandmarkNet, PoseNet, PosePrior, ViewPoint
 from .models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
 from .models.lifting import world_input
 from .skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user, user_to_rhd
-from .tracking import Track, find_track, iou, tracked_hand_box
+from .tracking import Track, find_track, tracked_hand_box
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,26 @@ def hand_score(region_confidence: float, keypoint_scores: np.ndarray) -> float:
     return float(np.sqrt(max(region_confidence, 0.0) * float(np.mean(keypoint_scores))))
 
 
-def drop_duplicates(ranked: list[int], keypoints: np.ndarray, max_iou: float | None) -> list[int]:
+def overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> float:
+    """The intersection of two (x0, y0, x1, y1) boxes over the smaller one's area: 1 for a box
+    inside the other, whatever their sizes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(ix * iy / smaller) if smaller > 0 else 0.0
+
+
+def drop_duplicates(ranked: list[int], keypoints: np.ndarray, max_overlap: float | None) -> list[int]:
     """``ranked``: candidate indices, best first; ``keypoints[k]`` ``[21, 2]`` each one's keypoints.
-    The candidates kept when each one whose keypoints' bbox overlaps an already kept one's by IoU
-    ``>= max_iou`` is dropped as the same hand (``None``: all kept)."""
-    if max_iou is None or not ranked:
+    The candidates kept when each one whose keypoints' bbox and an already kept one's overlap by at
+    least ``max_overlap`` of the smaller box (``overlap_of_smaller``) is dropped as the same hand
+    seen twice — e.g. a second, smaller crop inside the hand (``None``: all kept)."""
+    if max_overlap is None or not ranked:
         return list(ranked)
     kept, boxes = [], []
     for k in ranked:
         box = np.concatenate([keypoints[k].min(0), keypoints[k].max(0)])
-        if all(iou(box, other) < max_iou for other in boxes):
+        if all(overlap_of_smaller(box, other) < max_overlap for other in boxes):
             kept.append(k)
             boxes.append(box)
     return kept
@@ -705,7 +715,7 @@ class HandPoseEstimator:
                 picked[m[0]].append((score, k))
         for cands in picked:  # the best max_hands of the examined candidates, each hand once
             cands.sort(key=lambda c: -c[0])
-            unique = set(drop_duplicates([k for _, k in cands], poses.keypoints, det.nms_iou))
+            unique = set(drop_duplicates([k for _, k in cands], poses.keypoints, det.duplicate_overlap))
             cands[:] = [c for c in cands if c[1] in unique][:det.max_hands]
         kept = [k for cands in picked for _, k in cands]
         outputs = self._finish([frames[meta[k][0]] for k in kept], poses, kept)
@@ -763,7 +773,7 @@ class HandPoseEstimator:
                     found.append((score, k))
             found.sort(key=lambda f: -f[0])
             found = drop_duplicates([k for _, k in found], None if poses is None else poses.keypoints,
-                                    det.nms_iou)[: det.max_hands - len(kept)]
+                                    det.duplicate_overlap)[: det.max_hands - len(kept)]
             outputs = self._finish([frame] * len(found), poses, found)
             for k, (kp, conf, xyz, side, p_right) in zip(found, outputs):
                 r, box = fresh[k], boxes[k]

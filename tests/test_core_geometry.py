@@ -251,7 +251,7 @@ def test_regions_split_a_left_and_a_right_hand_held_together():
 
 def test_duplicate_hands_are_dropped_by_keypoint_box_overlap():
     from handpose_live.model_config import DetectionConfig, ModelConfig
-    from handpose_live.pipeline import drop_duplicates
+    from handpose_live.pipeline import drop_duplicates, overlap_of_smaller
 
     def hand(x0, y0, x1, y1):
         kp = np.zeros((21, 2), np.float32)
@@ -259,19 +259,22 @@ def test_duplicate_hands_are_dropped_by_keypoint_box_overlap():
         kp[2:] = ((x0 + x1) / 2, (y0 + y1) / 2)
         return kp
 
-    keypoints = np.stack([hand(0, 0, 100, 100), hand(10, 10, 100, 100), hand(200, 0, 300, 100),
-                          hand(50, 0, 150, 100)])
-    # 1 covers 81 % of 0 (IoU 0.81); 3 overlaps 0 by IoU 1/3; 2 is elsewhere
-    assert drop_duplicates([0, 1, 2, 3], keypoints, 0.5) == [0, 2, 3]
-    assert drop_duplicates([1, 0, 2, 3], keypoints, 0.5) == [1, 2, 3]  # the better-ranked one stays
-    assert drop_duplicates([0, 1, 2, 3], keypoints, 0.3) == [0, 2]
+    keypoints = np.stack([hand(0, 0, 100, 100), hand(20, 40, 70, 100), hand(200, 0, 300, 100),
+                          hand(60, 0, 160, 100)])
+    # 1 lies inside 0 (IoU 0.3, but all of the smaller box): the same hand seen twice;
+    # 3 overlaps 0 by 40 % of either box; 2 is elsewhere
+    assert overlap_of_smaller(np.array([0, 0, 100, 100]), np.array([20, 40, 70, 100])) == pytest.approx(1.0)
+    assert overlap_of_smaller(np.array([0, 0, 100, 100]), np.array([60, 0, 160, 100])) == pytest.approx(0.4)
+    assert drop_duplicates([0, 1, 2, 3], keypoints, 0.7) == [0, 2, 3]
+    assert drop_duplicates([1, 0, 2, 3], keypoints, 0.7) == [1, 2, 3]  # the better-ranked one stays
+    assert drop_duplicates([0, 1, 2, 3], keypoints, 0.4) == [0, 2]
     assert drop_duplicates([0, 1, 2, 3], keypoints, None) == [0, 1, 2, 3]
-    assert drop_duplicates([], None, 0.5) == []
+    assert drop_duplicates([], None, 0.7) == []
     d = ModelConfig().to_dict()
-    assert d["detection"]["nms_iou"] is None and d["detection"]["split_sides_frac"] is None  # off by default
-    del d["detection"]["nms_iou"], d["detection"]["split_sides_frac"]
-    assert ModelConfig.from_dict(d).detection.nms_iou is None  # an older config: off
-    with pytest.raises(ValueError, match="nms_iou"):
-        DetectionConfig(nms_iou=1.5)
+    assert d["detection"]["duplicate_overlap"] is None and d["detection"]["split_sides_frac"] is None  # off
+    del d["detection"]["duplicate_overlap"], d["detection"]["split_sides_frac"]
+    assert ModelConfig.from_dict(d).detection.duplicate_overlap is None  # an older config: off
+    with pytest.raises(ValueError, match="duplicate_overlap"):
+        DetectionConfig(duplicate_overlap=1.5)
     with pytest.raises(ValueError, match="split_sides_frac"):
         DetectionConfig(split_sides_frac=0.7)
