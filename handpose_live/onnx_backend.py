@@ -1,10 +1,11 @@
-"""ONNX Runtime for the convolutional networks on the CPU.
+"""ONNX Runtime for the networks on the CPU.
 
 The model folder holds PyTorch weights (safetensors); on a CPU the estimator exports each of its
-convolutional networks (HandSegNet, PoseNet, the keypoint refiner) to ONNX in memory when it
-loads, and runs them with ONNX Runtime. Same fp32 arithmetic as PyTorch's (outputs agree to
-~1e-5), about 2.5x faster than PyTorch's bf16 on a 2-core CPU for these small mobile networks
-(BENCHMARKS.md, "ONNX Runtime"). Nothing is written to disk and nothing is downloaded.
+networks (HandSegNet, PoseNet, the keypoint refiner, PosePrior and ViewPoint) to ONNX in memory
+when it loads, and runs them with ONNX Runtime. Same fp32 arithmetic as PyTorch's (network outputs
+agree to ~1e-4), the three convolutional networks about 2.5x faster than with PyTorch's bf16 on a
+2-core CPU, a whole frame about 1.7x (BENCHMARKS.md, "Session 23"). Nothing is written to disk and
+nothing is downloaded.
 
 An ``OnnxNet`` stands in for one network called with fixed keyword arguments: it takes and
 returns what the PyTorch module does (tensors, in the same nesting of tuples, lists and dicts).

@@ -154,9 +154,9 @@ EXPORTED = {"handsegnet": HandSegNet, "posenet": PoseNet, "landmark": LandmarkNe
 
 
 def resolve_backend(backend: str, device: torch.device, precision: str) -> str:
-    """Which runtime runs the convolutional networks (``CONV_NETS``). ``auto``: ONNX Runtime on
-    a CPU when it is installed and the precision is ``auto`` or ``fp32`` (fp32 there, ~2.5x faster
-    than PyTorch's bf16 for these networks on a 2-core CPU: BENCHMARKS.md), else PyTorch.
+    """Which runtime runs the networks. ``auto``: ONNX Runtime on a CPU when it is installed and
+    the precision is ``auto`` or ``fp32`` (fp32 there; a frame ~1.7x faster than with PyTorch's bf16
+    on a 2-core CPU: BENCHMARKS.md), else PyTorch.
     ``onnxruntime`` asked for where it cannot run raises ``ValueError``."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; use {', '.join(BACKENDS)}")
@@ -323,8 +323,8 @@ class HandPoseEstimator:
         ``camera_fov_deg``: the camera's horizontal field of view (see ``camera_fov_deg``).
         ``flip_test``: run PoseNet on every crop and on its mirror image and average the two (score
         maps mirrored back, side logits negated): about twice PoseNet's cost.
-        ``backend``: what runs the convolutional networks (``resolve_backend``; ``auto`` = ONNX
-        Runtime on a CPU when it is installed).
+        ``backend``: what runs the networks (``resolve_backend``; ``auto`` = ONNX Runtime on a CPU
+        when it is installed).
         Raises ``checkpoint.ModelNotFoundError`` / ``checkpoint.CorruptModelError``."""
         config, networks, digests = load_model(path)
         est = cls(config, networks, device=device, precision=precision, mode=mode, digests=digests,
@@ -368,13 +368,14 @@ class HandPoseEstimator:
 
     @property
     def backend(self) -> str:
-        """What runs the convolutional networks: ``"onnxruntime"`` or ``"torch"`` (the lifting
-        nets always run in PyTorch)."""
+        """What runs the networks: ``"onnxruntime"`` (each network exported at load; a module put
+        in ``nets`` afterwards, or an input of another size, runs in PyTorch) or ``"torch"``."""
         return self._backend
 
     def _export_onnx(self) -> dict:
-        """Each convolutional network exported to ONNX Runtime (``onnx_backend.OnnxNet``) for the
-        inputs and keyword arguments the stages give it."""
+        """Each network exported to ONNX Runtime (``onnx_backend.OnnxNet``) for the inputs and
+        keyword arguments the stages give it: name -> (the module, its ``OnnxNet``). Stand-ins for
+        the model's own classes are left to PyTorch, and the lifting nets with a stand-in PoseNet."""
         h, w = self.config.handsegnet.input_size
         s = self.config.posenet.input_size
         calls = {"handsegnet": ((h, w), {}), "posenet": ((s, s), self._posenet_kwargs())}
