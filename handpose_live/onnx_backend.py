@@ -87,10 +87,13 @@ class _Flat(torch.nn.Module):
         self.net = net
         self.n_args, self.keys, self.constants = n_args, keys, constants
 
+    def call(self, *inputs):
+        """The network's own answer (nested as it returns it) to the flat inputs."""
+        return self.net(*inputs[:self.n_args], **dict(zip(self.keys, inputs[self.n_args:])), **self.constants)
+
     def forward(self, *inputs):
-        kwargs = dict(zip(self.keys, inputs[self.n_args:]), **self.constants)
         leaves: list = []
-        _flatten(self.net(*inputs[:self.n_args], **kwargs), leaves)
+        _flatten(self.call(*inputs), leaves)
         return tuple(leaves)
 
 
@@ -120,8 +123,7 @@ class OnnxNet:
         flat = _Flat(net, self._n_args, self._keys, self._constants).eval()
         with torch.no_grad():
             leaves: list = []
-            self._spec = _flatten(flat.net(*inputs[:self._n_args], **dict(zip(self._keys, inputs[self._n_args:])),
-                                           **self._constants), leaves)
+            self._spec = _flatten(flat.call(*inputs), leaves)
         self._empty = [torch.zeros((0, *t.shape[1:]), dtype=torch.float32) for t in leaves]
         names = [f"x{i}" for i in range(len(inputs))]
         buf = io.BytesIO()

@@ -34,7 +34,7 @@ from .models import HandSegNet, LandmarkNet, PoseNet, PosePrior, ViewPoint
 from .models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
 from .models.lifting import world_input
 from .skeleton import RHD_MIDDLE_MCP, RHD_WRIST, rhd_to_user, user_to_rhd
-from .tracking import Track, find_track, tracked_hand_box
+from .tracking import Track, find_track, overlap_of_smaller, tracked_hand_box
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +57,6 @@ def hand_score(region_confidence: float, keypoint_scores: np.ndarray) -> float:
     """A hand's score: the geometric mean of HandSegNet's highest hand probability in its region
     and PoseNet's mean keypoint confidence (README, "What a hand's score means")."""
     return float(np.sqrt(max(region_confidence, 0.0) * float(np.mean(keypoint_scores))))
-
-
-def overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> float:
-    """The intersection of two (x0, y0, x1, y1) boxes over the smaller one's area: 1 for a box
-    inside the other, whatever their sizes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return float(ix * iy / smaller) if smaller > 0 else 0.0
 
 
 def drop_duplicates(ranked: list[int], keypoints: np.ndarray, max_overlap: float | None) -> list[int]:
@@ -389,13 +380,13 @@ class HandPoseEstimator:
         if "posenet" not in out or any(type(self.nets[k]) is not EXPORTED[k] for k in ("poseprior", "viewpoint")):
             return out
         # the lifting nets read PoseNet's maps (or maps of its size), the side, and what the model
-        # adds: PoseNet's image features, the refiner's world landmarks
-        with torch.no_grad():
-            posenet_out = self.nets["posenet"](torch.zeros(1, 3, s, s), **self._posenet_kwargs())
+        # adds: PoseNet's image features, the refiner's world landmarks. Their shapes: the exported
+        # PoseNet's answer to an empty batch (no pass is run)
+        posenet_out = out["posenet"][1](torch.zeros(0, 3, s, s), **self._posenet_kwargs())
         posenet_out = list(posenet_out) if isinstance(posenet_out, tuple) else [posenet_out]
-        args = [posenet_out[0][-1].float(), torch.zeros(1, 2)]
+        args = [torch.zeros(1, *posenet_out[0][-1].shape[1:]), torch.zeros(1, 2)]
         if self.config.lifting_image_channels > 0:
-            args.append(posenet_out[-1].float())
+            args.append(torch.zeros(1, *posenet_out[-1].shape[1:]))
         extra = {"world": torch.zeros(1, 21, 3)} if self.config.poseprior.world else {}
         for name in ("poseprior", "viewpoint"):
             net = self.nets[name]

@@ -29,13 +29,26 @@ def tracked_hand_box(bbox: np.ndarray, margin: float | None = None) -> np.ndarra
     return np.array([x0 - pad, y0 - pad, x1 + pad, y1 + pad], np.float32)
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+def _intersection_and_areas(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """The intersection of two (x0, y0, x1, y1) boxes and their areas."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return ix * iy, (a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    inter, area_a, area_b = _intersection_and_areas(a, b)
+    union = area_a + area_b - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> float:
+    """The intersection of two (x0, y0, x1, y1) boxes over the smaller one's area: 1 for a box
+    inside the other, whatever their sizes."""
+    inter, area_a, area_b = _intersection_and_areas(a, b)
+    smaller = min(area_a, area_b)
+    return float(inter / smaller) if smaller > 0 else 0.0
 
 
 def find_track(bbox: np.ndarray, tracks: list[Track], reach: float = 1.0, min_side: float = 0.0) -> int:

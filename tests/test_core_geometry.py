@@ -251,7 +251,8 @@ def test_regions_split_a_left_and_a_right_hand_held_together():
 
 def test_duplicate_hands_are_dropped_by_keypoint_box_overlap():
     from handpose_live.model_config import DetectionConfig, ModelConfig
-    from handpose_live.pipeline import drop_duplicates, overlap_of_smaller
+    from handpose_live.pipeline import drop_duplicates
+    from handpose_live.tracking import overlap_of_smaller
 
     def hand(x0, y0, x1, y1):
         kp = np.zeros((21, 2), np.float32)
