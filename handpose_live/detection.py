@@ -100,3 +100,33 @@ def _region(xs: np.ndarray, ys: np.ndarray, hand_prob: np.ndarray, side: str | N
     """The region of pixels ``(xs, ys)``: their bbox, highest hand probability and count."""
     bbox = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
     return Region(bbox=bbox, confidence=float(hand_prob[ys, xs].max()), area=int(len(xs)), side=side)
+
+
+def _inside(a: np.ndarray, b: np.ndarray) -> float:
+    """The part of box ``a`` (x0, y0, x1, y1) that lies inside box ``b``, by ``a``'s area."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return float(ix * iy / area) if area > 0 else 0.0
+
+
+def combine_scales(fine: list[Region], coarse: list[Region], limit: int, inside: float = 0.5,
+                   apart: float = 0.1) -> list[Region]:
+    """One frame's candidate regions from HandSegNet at two input sizes, bboxes in frame pixels.
+
+    The larger input draws better outlines but joins two touching hands into one region more often
+    than the smaller one does. So: each fine region stands, unless two or more coarse regions lie in
+    it (each at least ``inside`` of its own box), which then stand for it; a coarse region that
+    overlaps no fine region (by more than ``apart`` of the smaller box) is added. The first ``limit``
+    by confidence are returned."""
+    out: list[Region] = []
+    for f in fine:
+        held = [c for c in coarse if _inside(c.bbox, f.bbox) >= inside]
+        out.extend(r for r in (held if len(held) >= 2 else [f]) if not any(r is o for o in out))
+    for c in coarse:
+        if any(c is o for o in out):
+            continue
+        if all(max(_inside(c.bbox, f.bbox), _inside(f.bbox, c.bbox)) <= apart for f in fine):
+            out.append(c)
+    out.sort(key=lambda r: -r.confidence)
+    return out[:limit]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import itertools
 import logging
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .heatmaps import decode, encode
 from .model_config import ModelConfig
 from .frame_check import WORK_MAX_SIDE
 from .preprocess import normalise, validate_frames
+from .detection import combine_scales
 from .segmentation import segment_frames
 from .models import HandSegNet, LandmarkNet, PoseNet, PosePrior, ViewPoint
 from .models.landmark import INPUT_SIZE as LANDMARK_INPUT_SIZE
@@ -142,6 +144,12 @@ BACKENDS = ("auto", "torch", "onnxruntime")
 # what the onnxruntime backend exports: these networks, never another module put in their place
 EXPORTED = {"handsegnet": HandSegNet, "posenet": PoseNet, "landmark": LandmarkNet,
             "poseprior": PosePrior, "viewpoint": ViewPoint}
+
+
+def _module_name(name: str) -> str:
+    """The network behind an exported call: ``handsegnet_fine`` is HandSegNet at
+    ``detection.fine_input_size``."""
+    return "handsegnet" if name == "handsegnet_fine" else name
 
 
 def resolve_backend(backend: str, device: torch.device, precision: str) -> str:
@@ -261,6 +269,7 @@ class HandPoseEstimator:
         self.config = config
         self.mode = mode
         self.flip_test = flip_test  # PoseNet also on each mirrored crop, maps and side averaged
+        self.thorough = False  # from_pretrained(thorough=True): the model's thorough detection settings
         self._device = resolve_device(device)
         self.model_name = config.name
         self.weights_sha256 = dict(digests or {})
@@ -308,7 +317,8 @@ class HandPoseEstimator:
     def from_pretrained(cls, path: str | Path | None = None, device: str = "auto",
                         precision: str = "auto", mode: str = "image",
                         palm_length_m: float | None = None, flip_test: bool = False,
-                        camera_fov_deg: float | None = None, backend: str = "auto") -> "HandPoseEstimator":
+                        camera_fov_deg: float | None = None, backend: str = "auto",
+                        thorough: bool = False) -> "HandPoseEstimator":
         """Load a model folder (or a name under ``assets/models``; ``None`` = the shipped default).
         ``palm_length_m``: the user's hand size (see ``palm_length_m``; default: the model's, 0.10 m).
         ``camera_fov_deg``: the camera's horizontal field of view (see ``camera_fov_deg``).
@@ -316,10 +326,16 @@ class HandPoseEstimator:
         maps mirrored back, side logits negated): about twice PoseNet's cost.
         ``backend``: what runs the networks (``resolve_backend``; ``auto`` = ONNX Runtime on a CPU
         when it is installed).
+        ``thorough``: the model's thorough detection settings (``ModelConfig.thorough``; the shipped
+        model: HandSegNet also at a larger input, which finds hard hands in photos better at about
+        1.5x image mode's time; the model card has the figures). ``ValueError`` if it has none.
         Raises ``checkpoint.ModelNotFoundError`` / ``checkpoint.CorruptModelError``."""
         config, networks, digests = load_model(path)
+        if thorough:
+            config = dataclasses.replace(config, detection=config.thorough_detection())
         est = cls(config, networks, device=device, precision=precision, mode=mode, digests=digests,
                   flip_test=flip_test, backend=backend)
+        est.thorough = bool(thorough)
         if palm_length_m is not None:
             est.palm_length_m = palm_length_m
         if camera_fov_deg is not None:
@@ -370,12 +386,14 @@ class HandPoseEstimator:
         h, w = self.config.handsegnet.input_size
         s = self.config.posenet.input_size
         calls = {"handsegnet": ((h, w), {}), "posenet": ((s, s), self._posenet_kwargs())}
+        if self.config.detection.fine_input_size is not None:  # HandSegNet's second size
+            calls["handsegnet_fine"] = (self.config.detection.fine_input_size, {})
         if "landmark" in self.nets:
             calls["landmark"] = ((LANDMARK_INPUT_SIZE, LANDMARK_INPUT_SIZE), {})
         out = {}
         for name, (size, kwargs) in calls.items():
-            net = self.nets[name]
-            if type(net) is EXPORTED[name]:  # never a stand-in (a test's fake may hold Python logic)
+            net = self.nets[_module_name(name)]
+            if type(net) is EXPORTED[_module_name(name)]:  # never a stand-in (a test's fake may hold Python logic)
                 out[name] = (net, onnx_backend.OnnxNet(net, torch.zeros(1, 3, *size), **kwargs))
         if "posenet" not in out or any(type(self.nets[k]) is not EXPORTED[k] for k in ("poseprior", "viewpoint")):
             return out
@@ -396,10 +414,11 @@ class HandPoseEstimator:
     def _net(self, name: str):
         """The callable that runs network ``name``: its ONNX Runtime session, unless ``self.nets``
         now holds another module than the one exported (tests swap in stand-ins)."""
+        module = self.nets[_module_name(name)]
         exported = self._onnx.get(name)
-        if exported is not None and exported[0] is self.nets[name]:
+        if exported is not None and exported[0] is module:
             return exported[1]
-        return self.nets[name]
+        return module
 
     def _posenet_kwargs(self) -> dict:
         """The outputs asked of PoseNet besides its maps: the side logit when it has the head, the
@@ -514,9 +533,15 @@ class HandPoseEstimator:
     def _segment(self, frames: list[np.ndarray], exclude: list[np.ndarray | None] | None = None):
         """Regions (bbox in frame px) and frame-sized label masks for each BGR frame; no region takes
         pixels inside ``exclude[i]`` (boxes ``[K, 4]`` in frame px)."""
-        return segment_frames(self._net("handsegnet"), frames, self.config.handsegnet.input_size,
-                              self.config.detection, self._device, self._amp, self._memory_format,
-                              exclude=exclude, bgr=True)
+        det = self.config.detection
+        coarse = segment_frames(self._net("handsegnet"), frames, self.config.handsegnet.input_size, det,
+                                self._device, self._amp, self._memory_format, exclude=exclude, bgr=True)
+        if det.fine_input_size is None:
+            return coarse
+        fine = segment_frames(self._net("handsegnet_fine"), frames, det.fine_input_size, det, self._device,
+                              self._amp, self._memory_format, exclude=exclude, bgr=True)
+        return [(combine_scales(f_regions, c_regions, det.candidates), mask)
+                for (f_regions, mask), (c_regions, _) in zip(fine, coarse)]
 
     def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str | None],
               fallback: list[str], priors: list[float | None] | None = None):

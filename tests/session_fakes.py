@@ -64,7 +64,7 @@ class FakeEstimator:
 
 
 def fake_factory(estimator: FakeEstimator):
-    def factory(model, device, precision, mode):
+    def factory(model, device, precision, mode, thorough=False):
         estimator.mode = mode
         return estimator
     return factory

@@ -279,3 +279,48 @@ def test_duplicate_hands_are_dropped_by_keypoint_box_overlap():
         DetectionConfig(duplicate_overlap=1.5)
     with pytest.raises(ValueError, match="split_sides_frac"):
         DetectionConfig(split_sides_frac=0.7)
+
+
+def test_regions_of_two_input_sizes_combined():
+    from handpose_live.detection import Region, combine_scales
+    from handpose_live.model_config import DetectionConfig, ModelConfig
+
+    def region(x0, y0, x1, y1, conf):
+        return Region(bbox=np.array([x0, y0, x1, y1], np.float32), confidence=conf, area=1, side=None)
+
+    joined = region(100, 100, 300, 200, 0.9)  # the fine pass joins two touching hands...
+    a, b = region(100, 100, 190, 200, 0.8), region(210, 100, 300, 200, 0.7)  # ...the coarse one does not
+    face = region(400, 0, 480, 80, 0.95)  # seen at both sizes: the fine region stands
+    face_coarse = region(405, 5, 475, 75, 0.6)
+    far = region(0, 300, 50, 350, 0.5)  # seen only at the coarse size: added
+    touching = region(290, 190, 340, 240, 0.55)  # overlaps the fine region by 0.04 of its box: added
+    biting = region(280, 150, 330, 200, 0.55)  # by 0.4 of its box: the fine region covers it
+    out = combine_scales([joined, face], [a, b, face_coarse, far, touching], limit=10)
+    assert [r.confidence for r in out] == [0.95, 0.8, 0.7, 0.55, 0.5]  # best first
+    assert out[1] is a and out[2] is b
+    assert [r.confidence for r in combine_scales([joined, face], [a, biting], limit=10)] == [0.95, 0.9]
+    # one coarse region inside a fine one is the same hand: the fine outline stands
+    assert combine_scales([joined], [a], limit=10) == [joined]
+    assert combine_scales([joined, face], [a, b, far], limit=2) == [face, a]  # the candidate cap
+    assert combine_scales([], [far], limit=4) == [far] and combine_scales([face], [], limit=4) == [face]
+    assert ModelConfig().to_dict()["detection"]["fine_input_size"] is None  # off
+    assert DetectionConfig(fine_input_size=[192, 256]).fine_input_size == (192, 256)
+    with pytest.raises(ValueError, match="fine_input_size"):
+        DetectionConfig(fine_input_size=(190, 256))
+
+
+def test_thorough_detection_settings_replace_the_models_own():
+    from handpose_live.model_config import ModelConfig
+
+    config = ModelConfig(thorough={"fine_input_size": [192, 256], "min_score": 0.45}, name="m")
+    det = config.thorough_detection()
+    assert det.fine_input_size == (192, 256) and det.min_score == 0.45
+    assert det.max_hands == config.detection.max_hands and config.detection.fine_input_size is None
+    again = ModelConfig.from_dict(config.to_dict())  # stored in config.json and read back
+    assert again.thorough_detection() == det
+    with pytest.raises(ValueError, match="no thorough detection settings"):
+        ModelConfig(name="m").thorough_detection()
+    with pytest.raises(ValueError, match="unknown key"):  # refused when the model loads
+        ModelConfig(thorough={"fine_size": [192, 256]})
+    with pytest.raises(ValueError, match="fine_input_size"):
+        ModelConfig(thorough={"fine_input_size": [190, 256]})

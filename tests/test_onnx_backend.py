@@ -158,3 +158,22 @@ def test_pytorch_runs_single_threaded_inside_a_frame_and_its_setting_comes_back(
 def test_grid_pool_is_adaptive_average_pooling(size):
     x = torch.rand(2, 5, *size)
     assert torch.equal(GridPool(4)(x), torch.nn.AdaptiveAvgPool2d(4)(x))
+
+
+def test_thorough_detection_runs_handsegnet_at_its_second_size_like_pytorch():
+    """The shipped model's thorough settings: HandSegNet also at ``detection.fine_input_size``,
+    exported at that size too; the hands agree with PyTorch fp32."""
+    ort = HandPoseEstimator.from_pretrained(None, device="cpu", mode="image", backend="onnxruntime", thorough=True)
+    ref = HandPoseEstimator.from_pretrained(None, device="cpu", precision="fp32", mode="image", backend="torch",
+                                            thorough=True)
+    plain = HandPoseEstimator.from_pretrained(None, device="cpu", mode="image", backend="onnxruntime")
+    size = ort.config.detection.fine_input_size
+    assert ort.thorough and not plain.thorough and size is not None and plain.config.detection.fine_input_size is None
+    assert ort._onnx["handsegnet_fine"][1].input_shapes == [(3, *size)]
+    assert ort._net("handsegnet_fine") is ort._onnx["handsegnet_fine"][1]
+    assert "handsegnet_fine" not in plain._onnx
+    frame = demo_frame(60)
+    got, want = ort.process([frame])[0], ref.process([frame])[0]
+    assert len(got) == len(want) == 2  # the demo clip's two touching hands stay two
+    for a, b in zip(got, want):
+        assert a.side == b.side and np.abs(a.keypoints_2d - b.keypoints_2d).max() < 0.01
