@@ -94,13 +94,13 @@ def _chunks(items: Iterator[_Item], size: int, limit: int | None) -> Iterator[li
         yield chunk
 
 
-def load_estimator(model: str | None, device: str, precision: str, mode: str, thorough: bool = False):
+def load_estimator(model: str | None, device: str, precision: str, mode: str):
     """The pipeline's ``HandPoseEstimator``; model problems become ``BatchError``."""
     from .pipeline import HandPoseEstimator  # torch: only once the arguments are checked
 
     try:
         return HandPoseEstimator.from_pretrained(
-            path=model, device=device, precision=precision, mode=mode, thorough=thorough
+            path=model, device=device, precision=precision, mode=mode
         )
     except (FileNotFoundError, ValueError) as e:  # ModelNotFoundError, CorruptModelError
         raise BatchError(str(e)) from e
@@ -126,7 +126,7 @@ def run_headless(args, estimator_factory: Callable | None = None) -> int:
         # stable; image-folder files are independent: image mode
         mode = "image" if isinstance(src, ImageFolderSource) else "video"
         factory = estimator_factory or load_estimator
-        est = factory(args.model, args.device or "auto", args.precision, mode, thorough=args.thorough)
+        est = factory(args.model, args.device or "auto", args.precision, mode)
         if args.hand_size is not None:
             est.palm_length_m = args.hand_size
         if args.camera_fov is not None:

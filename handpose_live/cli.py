@@ -104,10 +104,6 @@ def common_parser() -> argparse.ArgumentParser:
     p.add_argument("--camera-fov", type=_fov, default=None, metavar="DEG",
                    help="the camera's horizontal field of view in degrees: how the 3D of a hand away from the "
                         "image centre is turned (default: the window's last setting, else 60)")
-    p.add_argument("--thorough", action="store_true",
-                   help="thorough detection: the model's hand segmentation also at a larger input, which "
-                        "finds more hard hands in photos at about 1.5x the time per photo (the model card has "
-                        "the figures; in live video it runs only when looking for new hands)")
     return p
 
 

@@ -22,6 +22,7 @@ class Region:
     confidence: float  # the region's highest hand probability
     area: int  # foreground pixels
     side: str | None  # "left"/"right" by majority vote (3-class), None for a 2-class model
+    minority: float = 0.0  # the share of its pixels voting for the other side (3-class)
 
 
 def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
@@ -92,6 +93,8 @@ def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
                 continue
             side = "right" if votes_right * 2 > len(ys) else "left"
         candidates.append(_region(xs, ys, hand_prob, side))
+        if three:
+            candidates[-1].minority = minority / len(ys)
     candidates.sort(key=lambda r: -r.confidence)
     return candidates[:max_hands], labels_mask
 

@@ -35,6 +35,9 @@ class DetectionConfig:
     # region of it that holds two or more regions of the model's own size is replaced by them, and
     # regions of the model's size it does not overlap are added (None: off; detection.combine_scales)
     fine_input_size: tuple[int, int] | None = None
+    # with fine_input_size: the model's own size runs only on a frame where a fine region's minority
+    # side holds at least this share of its pixels (two hands joined); None: on every frame
+    coarse_minority: float | None = None
     min_area_frac: float = 0.0005  # smallest hand region, fraction of the segmentation canvas
     max_hands: int = 2
     # regions beyond max_hands that PoseNet examines per search (best segmentation peak first);
@@ -57,6 +60,8 @@ class DetectionConfig:
                 raise ValueError(f"detection fine_input_size must be two multiples of 16 (>= 32) or null, "
                                  f"got {self.fine_input_size!r}")
             self.fine_input_size = size
+        if self.coarse_minority is not None and not 0.0 <= float(self.coarse_minority) <= 0.5:
+            raise ValueError(f"detection coarse_minority must be in [0, 0.5] or null, got {self.coarse_minority!r}")
         if int(self.extra_candidates) < 0 or int(self.max_hands) < 1:
             raise ValueError(f"detection max_hands must be >= 1 and extra_candidates >= 0, got "
                              f"{self.max_hands!r}, {self.extra_candidates!r}")
@@ -91,9 +96,6 @@ class ModelConfig:
     landmark: LandmarkConfig | None = None
     # metric scale of the 3D output: the wrist -> middle MCP distance (the user's hand size)
     palm_length_m: float = DEFAULT_PALM_LENGTH_M
-    # detection settings that replace ``detection``'s when thorough detection is asked for
-    # (``HandPoseEstimator.from_pretrained(thorough=True)``, ``--thorough``); None = the model has none
-    thorough: dict | None = None
     name: str = "unnamed"
     description: str = ""
 
@@ -108,16 +110,6 @@ class ModelConfig:
                              f"and {self.viewpoint.frame!r}")
         if self.poseprior.world and (self.landmark is None or self.landmark.world != "lifting"):
             raise ValueError("lifting nets that read world landmarks need a keypoint refiner with world \"lifting\"")
-        if self.thorough is not None:
-            self.thorough_detection()  # unknown keys or bad values fail at load, not at first use
-
-    def thorough_detection(self) -> DetectionConfig:
-        """``detection`` with the ``thorough`` settings in its place; ``ValueError`` where the model
-        has none or they are not detection settings."""
-        if not self.thorough:
-            raise ValueError(f"model {self.name} has no thorough detection settings")
-        merged = {**dataclasses.asdict(self.detection), **self.thorough}
-        return _strict(DetectionConfig, merged, "thorough")
 
     @property
     def lifting_image_channels(self) -> int:

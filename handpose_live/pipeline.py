@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import itertools
 import logging
 from dataclasses import dataclass
@@ -189,8 +188,9 @@ def cast_networks(nets: dict, dtype: torch.dtype) -> dict:
 
 def _timing_pass(nets: dict, config: ModelConfig, device: torch.device, memory_format):
     """A callable running one HandSegNet pass on a frame and one PoseNet pass (and refiner pass,
-    when the model has one) on two crops at the model's input sizes."""
-    h, w = config.handsegnet.input_size
+    when the model has one) on two crops at the model's input sizes (HandSegNet's at the size that
+    runs on every frame)."""
+    h, w = config.detection.fine_input_size or config.handsegnet.input_size
     s = config.posenet.input_size
     frame = torch.zeros(1, 3, h, w, device=device).to(memory_format=memory_format)
     crops = torch.zeros(2, 3, s, s, device=device).to(memory_format=memory_format)
@@ -269,7 +269,6 @@ class HandPoseEstimator:
         self.config = config
         self.mode = mode
         self.flip_test = flip_test  # PoseNet also on each mirrored crop, maps and side averaged
-        self.thorough = False  # from_pretrained(thorough=True): the model's thorough detection settings
         self._device = resolve_device(device)
         self.model_name = config.name
         self.weights_sha256 = dict(digests or {})
@@ -317,8 +316,7 @@ class HandPoseEstimator:
     def from_pretrained(cls, path: str | Path | None = None, device: str = "auto",
                         precision: str = "auto", mode: str = "image",
                         palm_length_m: float | None = None, flip_test: bool = False,
-                        camera_fov_deg: float | None = None, backend: str = "auto",
-                        thorough: bool = False) -> "HandPoseEstimator":
+                        camera_fov_deg: float | None = None, backend: str = "auto") -> "HandPoseEstimator":
         """Load a model folder (or a name under ``assets/models``; ``None`` = the shipped default).
         ``palm_length_m``: the user's hand size (see ``palm_length_m``; default: the model's, 0.10 m).
         ``camera_fov_deg``: the camera's horizontal field of view (see ``camera_fov_deg``).
@@ -326,16 +324,10 @@ class HandPoseEstimator:
         maps mirrored back, side logits negated): about twice PoseNet's cost.
         ``backend``: what runs the networks (``resolve_backend``; ``auto`` = ONNX Runtime on a CPU
         when it is installed).
-        ``thorough``: the model's thorough detection settings (``ModelConfig.thorough``; the shipped
-        model: HandSegNet also at a larger input, which finds hard hands in photos better at about
-        1.5x image mode's time; the model card has the figures). ``ValueError`` if it has none.
         Raises ``checkpoint.ModelNotFoundError`` / ``checkpoint.CorruptModelError``."""
         config, networks, digests = load_model(path)
-        if thorough:
-            config = dataclasses.replace(config, detection=config.thorough_detection())
         est = cls(config, networks, device=device, precision=precision, mode=mode, digests=digests,
                   flip_test=flip_test, backend=backend)
-        est.thorough = bool(thorough)
         if palm_length_m is not None:
             est.palm_length_m = palm_length_m
         if camera_fov_deg is not None:
@@ -534,14 +526,22 @@ class HandPoseEstimator:
         """Regions (bbox in frame px) and frame-sized label masks for each BGR frame; no region takes
         pixels inside ``exclude[i]`` (boxes ``[K, 4]`` in frame px)."""
         det = self.config.detection
-        coarse = segment_frames(self._net("handsegnet"), frames, self.config.handsegnet.input_size, det,
-                                self._device, self._amp, self._memory_format, exclude=exclude, bgr=True)
+
+        def at(size, name, idx):
+            return segment_frames(self._net(name), [frames[i] for i in idx], size, det, self._device, self._amp,
+                                  self._memory_format, exclude=None if exclude is None else [exclude[i] for i in idx],
+                                  bgr=True)
+
         if det.fine_input_size is None:
-            return coarse
-        fine = segment_frames(self._net("handsegnet_fine"), frames, det.fine_input_size, det, self._device,
-                              self._amp, self._memory_format, exclude=exclude, bgr=True)
-        return [(combine_scales(f_regions, c_regions, det.candidates), mask)
-                for (f_regions, mask), (c_regions, _) in zip(fine, coarse)]
+            return at(self.config.handsegnet.input_size, "handsegnet", range(len(frames)))
+        out = at(det.fine_input_size, "handsegnet_fine", range(len(frames)))
+        # the model's own size: where the fine regions may hold two hands joined (or on every frame)
+        idx = [i for i, (regions, _) in enumerate(out) if det.coarse_minority is None
+               or any(r.minority >= det.coarse_minority for r in regions)]
+        if idx:
+            for i, (coarse, _) in zip(idx, at(self.config.handsegnet.input_size, "handsegnet", idx)):
+                out[i] = (combine_scales(out[i][0], coarse, det.candidates), out[i][1])
+        return out
 
     def _pose(self, frames: list[np.ndarray], boxes: list[np.ndarray], sides: list[str | None],
               fallback: list[str], priors: list[float | None] | None = None):

@@ -317,7 +317,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", help="our device (default cpu: MediaPipe's Python package is CPU-only)")
     ap.add_argument("--precision", default="auto", help="our precision (default auto: fp32 with ONNX Runtime on a CPU; "
                     "without it bf16 where that measures faster than fp32)")
-    ap.add_argument("--thorough", action="store_true", help="our model's thorough detection settings")
     ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
                     help="what runs our networks (default auto: ONNX Runtime on a CPU when installed)")
     ap.add_argument("--threads", type=int, default=0,
@@ -344,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mp_info = mp.call({"cmd": "info"})
         ests = {m: HandPoseEstimator.from_pretrained(args.model, device=args.device, precision=args.precision, mode=m,
-                                                     backend=args.backend, thorough=args.thorough)
+                                                     backend=args.backend)
                 for m in ("video", "image")}
         est = ests["image"]
         if (args.data / "real_hands" / "split.json").exists():
@@ -360,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             source = {"kind": "demo", "text": f"first {len(frames)} frames of {DEMO_CLIP.relative_to(REPO)} "
                                               f"(no {args.data}; this clip shows TWO hands)"}
         print(f"frames: 640x480 BGR, {source['text']}")
-        print(f"ours: model {est.model_name}, {est.device}, {est.backend} {est.precision}{' thorough' if est.thorough else ''}, torch {torch.__version__} "
+        print(f"ours: model {est.model_name}, {est.device}, {est.backend} {est.precision}, torch {torch.__version__} "
               f"threads {torch.get_num_threads()}, cv2 {cv2.__version__} threads {cv2.getNumThreads()}")
         print(f"MediaPipe: {mp_info['mediapipe']} ({args.mp_venv.name}, numpy {mp_info['numpy']}), "
               f"model_complexity {args.model_complexity}, max_num_hands 2, cv2 {mp_info['cv2']} "
@@ -388,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         out = {"source": source, "frames": args.frames, "warmup": args.warmup, "threads_arg": args.threads,
                "ours": {"model": est.model_name, "device": est.device, "precision": est.precision,
-                        "backend": est.backend, "thorough": est.thorough,
+                        "backend": est.backend,
                         "precision_timings_ms": getattr(est, "precision_timings_ms", {}),
                         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                         "cv2": cv2.__version__, "cv2_threads": cv2.getNumThreads()},

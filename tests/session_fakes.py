@@ -64,7 +64,7 @@ class FakeEstimator:
 
 
 def fake_factory(estimator: FakeEstimator):
-    def factory(model, device, precision, mode, thorough=False):
+    def factory(model, device, precision, mode):
         estimator.mode = mode
         return estimator
     return factory

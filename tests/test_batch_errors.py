@@ -165,27 +165,3 @@ def test_clean_video_ends_complete(capsys, tmp_path):
                       estimator_factory=fake_factory(FakeEstimator())) == 0
     info = json.loads((out / "session.json").read_text())
     assert info["status"] == "complete" and info["source_frames_lost"] == 0
-
-
-def test_thorough_detection_is_passed_on_and_refused_for_a_model_without_it(capsys, tmp_path, images):
-    import json
-    import shutil
-
-    asked = []
-
-    def factory(model, device, precision, mode, thorough=False):
-        asked.append(thorough)
-        return FakeEstimator()
-
-    assert batch.main(["--headless", "--source", str(images), "--out", str(tmp_path / "a"), "--thorough"],
-                      estimator_factory=factory) == 0
-    assert asked == [True]
-    capsys.readouterr()  # that run's progress
-    plain = tmp_path / "plain_model"  # the shipped model without its thorough settings
-    shutil.copytree(ROOT / "assets" / "models" / "default", plain)
-    config = json.loads((plain / "config.json").read_text())
-    del config["thorough"]
-    (plain / "config.json").write_text(json.dumps(config))
-    error_line(capsys, ["--headless", "--source", str(images), "--out", str(tmp_path / "o"),
-                        "--model", str(plain), "--thorough"], "has no thorough detection settings", fake=False)
-    assert not (tmp_path / "o").exists()

@@ -98,7 +98,7 @@ def test_real_estimator_with_random_tiny_model(tmp_path, capsys, tiny_model_dir)
         assert r.video_frame(2).shape == (120, 160, 3)
 
 
-def red_square_estimator(model, device, precision, mode, thorough=False):
+def red_square_estimator(model, device, precision, mode):
     """The real pipeline (detection, crops, uncropping, lifting) with the core tests' fake
     segmentation (red = right hand) and a PoseNet putting every keypoint at the crop centre."""
     config = preset("tiny")
@@ -148,7 +148,7 @@ def test_video_runs_in_video_mode_with_stable_track_ids(tmp_path):
     for k, frame in enumerate(frames[:3]):
         cv2.imwrite(str(folder / f"{k}.png"), frame)
 
-    def follow_red_estimator(model, device, precision, mode, thorough=False):
+    def follow_red_estimator(model, device, precision, mode):
         est = red_square_estimator(model, device, precision, mode)
         est.nets["posenet"] = FollowRedPoseNet(est.config.posenet.input_size)
         return est

@@ -235,6 +235,7 @@ def test_regions_split_a_left_and_a_right_hand_held_together():
     probs[0, 12:28, 30:45], probs[1, 12:28, 30:45] = 0.1, 0.9    # ...touching a left one (240 px)
     merged, _ = find_regions(probs, bridge_px=3, min_area=5)
     assert len(merged) == 1 and merged[0].side == "right"
+    assert merged[0].minority == pytest.approx(240 / 640)  # the share voting for the other side
     split, _ = find_regions(probs, bridge_px=3, min_area=5, split_sides_frac=0.3)
     assert sorted((r.side, r.bbox.tolist(), r.area) for r in split) == [
         ("left", [30, 12, 45, 28], 240), ("right", [10, 10, 30, 30], 400)]
@@ -307,20 +308,7 @@ def test_regions_of_two_input_sizes_combined():
     assert DetectionConfig(fine_input_size=[192, 256]).fine_input_size == (192, 256)
     with pytest.raises(ValueError, match="fine_input_size"):
         DetectionConfig(fine_input_size=(190, 256))
+    assert ModelConfig().to_dict()["detection"]["coarse_minority"] is None  # both sizes on every frame
+    with pytest.raises(ValueError, match="coarse_minority"):
+        DetectionConfig(coarse_minority=0.7)
 
-
-def test_thorough_detection_settings_replace_the_models_own():
-    from handpose_live.model_config import ModelConfig
-
-    config = ModelConfig(thorough={"fine_input_size": [192, 256], "min_score": 0.45}, name="m")
-    det = config.thorough_detection()
-    assert det.fine_input_size == (192, 256) and det.min_score == 0.45
-    assert det.max_hands == config.detection.max_hands and config.detection.fine_input_size is None
-    again = ModelConfig.from_dict(config.to_dict())  # stored in config.json and read back
-    assert again.thorough_detection() == det
-    with pytest.raises(ValueError, match="no thorough detection settings"):
-        ModelConfig(name="m").thorough_detection()
-    with pytest.raises(ValueError, match="unknown key"):  # refused when the model loads
-        ModelConfig(thorough={"fine_size": [192, 256]})
-    with pytest.raises(ValueError, match="fine_input_size"):
-        ModelConfig(thorough={"fine_input_size": [190, 256]})

@@ -41,7 +41,8 @@ def test_the_shipped_model_gives_pytorchs_hands_in_both_modes():
         ort = HandPoseEstimator.from_pretrained(None, device="cpu", mode=mode, backend="onnxruntime")
         ref = HandPoseEstimator.from_pretrained(None, device="cpu", precision="fp32", mode=mode, backend="torch")
         assert (ort.backend, ort.precision, ref.backend) == ("onnxruntime", "fp32", "torch")
-        assert set(ort._onnx) == {"handsegnet", "posenet", "landmark", "poseprior", "viewpoint"}
+        # HandSegNet at both its input sizes (detection.fine_input_size)
+        assert set(ort._onnx) == {"handsegnet", "handsegnet_fine", "posenet", "landmark", "poseprior", "viewpoint"}
         batches = [frames[:2]] if mode == "image" else [[f] for f in frames]
         for batch in batches:
             got, want = ort.process(batch), ref.process(batch)
@@ -160,20 +161,25 @@ def test_grid_pool_is_adaptive_average_pooling(size):
     assert torch.equal(GridPool(4)(x), torch.nn.AdaptiveAvgPool2d(4)(x))
 
 
-def test_thorough_detection_runs_handsegnet_at_its_second_size_like_pytorch():
-    """The shipped model's thorough settings: HandSegNet also at ``detection.fine_input_size``,
-    exported at that size too; the hands agree with PyTorch fp32."""
-    ort = HandPoseEstimator.from_pretrained(None, device="cpu", mode="image", backend="onnxruntime", thorough=True)
-    ref = HandPoseEstimator.from_pretrained(None, device="cpu", precision="fp32", mode="image", backend="torch",
-                                            thorough=True)
-    plain = HandPoseEstimator.from_pretrained(None, device="cpu", mode="image", backend="onnxruntime")
-    size = ort.config.detection.fine_input_size
-    assert ort.thorough and not plain.thorough and size is not None and plain.config.detection.fine_input_size is None
-    assert ort._onnx["handsegnet_fine"][1].input_shapes == [(3, *size)]
-    assert ort._net("handsegnet_fine") is ort._onnx["handsegnet_fine"][1]
-    assert "handsegnet_fine" not in plain._onnx
-    frame = demo_frame(60)
-    got, want = ort.process([frame])[0], ref.process([frame])[0]
-    assert len(got) == len(want) == 2  # the demo clip's two touching hands stay two
-    for a, b in zip(got, want):
-        assert a.side == b.side and np.abs(a.keypoints_2d - b.keypoints_2d).max() < 0.01
+def test_handsegnet_runs_at_its_second_size_and_at_its_own_only_where_two_hands_may_be_joined():
+    """``detection.fine_input_size``: HandSegNet exported at both sizes; the model's own size runs
+    on a frame only where a fine region's pixels vote for both sides (``coarse_minority``)."""
+    est = HandPoseEstimator.from_pretrained(None, device="cpu", mode="image", backend="onnxruntime")
+    det = est.config.detection
+    assert det.fine_input_size is not None and det.coarse_minority is not None
+    assert est._onnx["handsegnet_fine"][1].input_shapes == [(3, *det.fine_input_size)]
+    assert est._onnx["handsegnet"][1].input_shapes == [(3, *est.config.handsegnet.input_size)]
+    assert est._net("handsegnet_fine") is est._onnx["handsegnet_fine"][1]
+    calls = []
+    for name in ("handsegnet", "handsegnet_fine"):
+        session = est._onnx[name][1]
+        est._onnx[name] = (est._onnx[name][0], lambda x, _s=session, _n=name: calls.append(_n) or _s(x))
+    joined, apart = demo_frame(120), demo_frame(30)  # the demo clip's two hands touching / apart
+    hands = est.process([joined])[0]
+    assert calls == ["handsegnet_fine", "handsegnet"] and len(hands) == 2  # taken apart again
+    assert {h.side for h in hands} == {"left", "right"}
+    calls.clear()
+    assert len(est.process([apart])[0]) == 2 and calls == ["handsegnet_fine"]
+    calls.clear()
+    est.process([joined, apart])  # a batch: the model's own size on the frame that needs it alone
+    assert calls == ["handsegnet_fine", "handsegnet"]

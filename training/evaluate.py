@@ -369,8 +369,6 @@ def main(argv=None) -> int:
     ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnxruntime"),
                     help="what runs the networks (HandPoseEstimator backend; default auto: ONNX Runtime on a "
                          "CPU when installed, same fp32 outputs as PyTorch to ~1e-4 px)")
-    ap.add_argument("--thorough", action="store_true",
-                    help="the model's thorough detection settings (HandPoseEstimator thorough)")
     ap.add_argument("--flip-test", action="store_true",
                     help="PoseNet also on each mirrored crop, the two averaged (HandPoseEstimator flip_test)")
     ap.add_argument("--largest-hand", action="store_true",
@@ -387,8 +385,7 @@ def main(argv=None) -> int:
         (kind, root, _), = parse_spec(args.data)
         per_image = kind == "real_hands" and not args.largest_hand
         est = HandPoseEstimator.from_pretrained(args.model, device=args.device, precision=args.precision,
-                                               mode="image", flip_test=args.flip_test, backend=args.backend,
-                                               thorough=args.thorough)
+                                               mode="image", flip_test=args.flip_test, backend=args.backend)
         if per_image:
             summary = evaluate_real_hands(est, Path(root) if root else data_root(), args.split, args.n,
                                           not args.no_gt_crop)
@@ -402,7 +399,7 @@ def main(argv=None) -> int:
         summary["image_size"] = args.image_size
     summary.update({"model": est.model_name, "weights_sha256": est.weights_sha256, "data": args.data,
                     "split": args.split, "precision": est.precision, "backend": est.backend,
-                    "flip_test": est.flip_test, "thorough": est.thorough})
+                    "flip_test": est.flip_test})
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=1))
     if per_image:

@@ -91,14 +91,14 @@ def prepare(args, settings: AppSettings):
     try:
         if args.model is not None:
             settings.model = args.model
-            estimator, message = load_estimator(args.model, settings.device, args.precision, args.thorough)
+            estimator, message = load_estimator(args.model, settings.device, args.precision)
         else:
             try:
                 estimator, message = load_estimator(settings.model or None, settings.device,
-                                                    args.precision, args.thorough)
+                                                    args.precision)
             except ModelLoadError:  # the model remembered from last time is gone
                 settings.model = ""
-                estimator, message = load_estimator(None, settings.device, args.precision, args.thorough)
+                estimator, message = load_estimator(None, settings.device, args.precision)
     except BaseException:
         source.close()
         raise

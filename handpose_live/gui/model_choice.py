@@ -30,13 +30,13 @@ def check_device(device: str) -> str:
     return device
 
 
-def load_estimator(model: str | None, device: str = "auto", precision: str = "auto", thorough: bool = False):
+def load_estimator(model: str | None, device: str = "auto", precision: str = "auto"):
     """``(estimator, message)``. With ``model=None`` (the default model) a missing or broken
     model gives ``(None, message)`` so the app can still show video; an explicitly named model
     that fails raises ``ModelLoadError``."""
     try:
         est = HandPoseEstimator.from_pretrained(path=model or None, device=device,
-                                                precision=precision, mode="video", thorough=thorough)
+                                                precision=precision, mode="video")
     except ModelNotFoundError as exc:
         if model:
             raise ModelLoadError(str(exc)) from None

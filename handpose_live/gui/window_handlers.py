@@ -110,9 +110,7 @@ class WindowActions:
     def _device(self) -> str:
         device = getattr(self.estimator, "device", None) or self.settings.device
         if getattr(self.estimator, "backend", None) == "onnxruntime":
-            device = f"{device} · ONNX Runtime"
-        if getattr(self.estimator, "thorough", False):
-            device = f"{device} · thorough"
+            return f"{device} · ONNX Runtime"
         return device
 
     def switch_source(self, key) -> None:
@@ -155,8 +153,7 @@ class WindowActions:
         device = device or self.settings.device
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
-            estimator, message = load_estimator(model or None, device,
-                                                thorough=getattr(self.estimator, "thorough", False))
+            estimator, message = load_estimator(model or None, device)
         except ModelLoadError as exc:
             QMessageBox.warning(self, "Cannot load model", str(exc))
             self.panel.set_models(installed_models(), self.settings.model)
