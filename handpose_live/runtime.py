@@ -132,8 +132,9 @@ class CaptureThread(threading.Thread):
 
 
 class InferenceWorker(threading.Thread):
-    """Takes every waiting frame (up to ``max_batch``), runs ``estimator.process`` in video mode,
-    smooths, and publishes a ``Result`` per frame. ``estimator=None`` passes frames through."""
+    """Takes every waiting frame (up to ``max_batch``), runs ``estimator.process``, smooths, and
+    publishes a ``Result`` per frame. ``estimator=None`` passes frames through. ``independent``
+    (a folder of photos): no smoothing from one frame to the next."""
 
     def __init__(self, queue: DropOldestQueue, estimator, *, max_batch: int, smoother: HandSmoother,
                  on_result: Callable[[Result], None] | None = None):
@@ -141,6 +142,7 @@ class InferenceWorker(threading.Thread):
         self.queue, self.estimator, self.max_batch = queue, estimator, max_batch
         self.smoother = smoother
         self.smoothing = True
+        self.independent = False
         self.camera_mirrors = False
         self.hand_side = "right"  # the side passed to models that cannot tell left from right
         self.on_result = on_result
@@ -201,7 +203,7 @@ class InferenceWorker(threading.Thread):
         for frame, hands, mask in zip(frames, hands_per_frame, masks):
             if self.camera_mirrors:
                 hands = swap_sides(hands)
-            if self.smoothing:
+            if self.smoothing and not self.independent:
                 hands = self.smoother(hands, frame.t_source)
             result = Result(frame, list(hands), mask, now)
             with self._lock:
@@ -219,6 +221,10 @@ class LiveRuntime:
     Live sources drop the oldest frame when inference falls behind; files are played in real
     time (``realtime=True``) with drops, or, with ``realtime=False`` / ``max_frames``, every frame is
     processed as fast as the model allows.
+
+    The estimator runs in video mode (hands tracked from frame to frame, smoothed), except on a
+    folder of photos (``source.kind == "images"``): each photo is a scene of its own, so image mode
+    (every photo searched whole, as the headless batch does) and no smoothing.
     """
 
     def __init__(self, source: FrameSource, estimator, *, max_frames: int | None = None,
@@ -236,8 +242,14 @@ class LiveRuntime:
         self.worker = InferenceWorker(self.queue, estimator, max_batch=max_batch,
                                       smoother=HandSmoother(), on_result=on_result)
         self.worker.smoothing = smoothing
+        self.worker.independent = source.kind == "images"
         self.worker.camera_mirrors = camera_mirrors
         self.paused = False
+        self._set_mode(estimator)
+
+    def _set_mode(self, estimator) -> None:
+        if estimator is not None and hasattr(estimator, "mode"):
+            estimator.mode = "image" if self.worker.independent else "video"
 
     @property
     def estimator(self):
@@ -256,6 +268,7 @@ class LiveRuntime:
         """Use ``estimator`` (or ``None``: video only) from the next batch on."""
         if estimator is not None:
             estimator.reset()
+        self._set_mode(estimator)
         self.worker.estimator = estimator
         self.worker.error = ""
         self.worker._errors_in_row = 0

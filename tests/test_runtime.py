@@ -168,3 +168,39 @@ def test_two_class_models_get_the_chosen_side():
     with rt:
         assert wait_for(lambda: rt.finished)
     assert rt.stats().error == "" and rt.stats().processed == 4
+
+
+class PhotoFolder(ListSource):
+    kind = "images"
+
+
+class ModalEstimator(FakeEstimator):
+    """Records the mode it runs each batch in, as ``HandPoseEstimator.mode``."""
+
+    def __init__(self):
+        super().__init__()
+        self.mode = "video"
+        self.modes: list[str] = []
+
+    def process(self, frames, hand_sides=None):
+        self.modes.append(self.mode)
+        return super().process(frames, hand_sides)
+
+
+def test_a_folder_of_photos_runs_in_image_mode_unsmoothed_and_a_video_in_video_mode():
+    est = ModalEstimator()
+    raw = [fake_hand(i).keypoints_2d for i in range(6)]
+    for source, mode in ((PhotoFolder(6), "image"), (ListSource(6), "video"), (PhotoFolder(6), "image")):
+        est.modes.clear()
+        seen = []
+        with LiveRuntime(source, est, max_frames=6, on_result=seen.append) as rt:
+            assert wait_for(lambda: rt.finished)
+        assert set(est.modes) == {mode}
+        moved = [not np.allclose(r.hands[0].keypoints_2d, kp) for r, kp in zip(seen, raw)]
+        if mode == "image":  # separate scenes: each photo's hands as found, not smoothed toward the last
+            assert not any(moved)
+        else:  # a stream: the One Euro filter pulls each frame's keypoints toward the last ones
+            assert any(moved)
+    rt = LiveRuntime(ListSource(3), None)
+    rt.set_estimator(est)  # a model chosen while a video plays runs in video mode too
+    assert est.mode == "video"
