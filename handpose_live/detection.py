@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .tracking import intersection_and_areas, overlap_of_smaller
+
 LEFT, RIGHT = 1, 2  # mask labels and 3-class channel indices
 
 
@@ -107,10 +109,8 @@ def _region(xs: np.ndarray, ys: np.ndarray, hand_prob: np.ndarray, side: str | N
 
 def _inside(a: np.ndarray, b: np.ndarray) -> float:
     """The part of box ``a`` (x0, y0, x1, y1) that lies inside box ``b``, by ``a``'s area."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return float(ix * iy / area) if area > 0 else 0.0
+    inter, area, _ = intersection_and_areas(a, b)
+    return float(inter / area) if area > 0 else 0.0
 
 
 def combine_scales(fine: list[Region], coarse: list[Region], limit: int, inside: float = 0.5,
@@ -129,7 +129,7 @@ def combine_scales(fine: list[Region], coarse: list[Region], limit: int, inside:
     for c in coarse:
         if any(c is o for o in out):
             continue
-        if all(max(_inside(c.bbox, f.bbox), _inside(f.bbox, c.bbox)) <= apart for f in fine):
+        if all(overlap_of_smaller(c.bbox, f.bbox) <= apart for f in fine):
             out.append(c)
     out.sort(key=lambda r: -r.confidence)
     return out[:limit]

@@ -29,7 +29,7 @@ def tracked_hand_box(bbox: np.ndarray, margin: float | None = None) -> np.ndarra
     return np.array([x0 - pad, y0 - pad, x1 + pad, y1 + pad], np.float32)
 
 
-def _intersection_and_areas(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+def intersection_and_areas(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     """The intersection of two (x0, y0, x1, y1) boxes and their areas."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -38,7 +38,7 @@ def _intersection_and_areas(a: np.ndarray, b: np.ndarray) -> tuple[float, float,
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    inter, area_a, area_b = _intersection_and_areas(a, b)
+    inter, area_a, area_b = intersection_and_areas(a, b)
     union = area_a + area_b - inter
     return float(inter / union) if union > 0 else 0.0
 
@@ -46,7 +46,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 def overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> float:
     """The intersection of two (x0, y0, x1, y1) boxes over the smaller one's area: 1 for a box
     inside the other, whatever their sizes."""
-    inter, area_a, area_b = _intersection_and_areas(a, b)
+    inter, area_a, area_b = intersection_and_areas(a, b)
     smaller = min(area_a, area_b)
     return float(inter / smaller) if smaller > 0 else 0.0
 
