@@ -38,6 +38,9 @@ class DetectionConfig:
     # with fine_input_size: the model's own size runs only on a frame where a fine region's minority
     # side holds at least this share of its pixels (two hands joined); None: on every frame
     coarse_minority: float | None = None
+    # a candidate whose PoseNet keypoints' bbox diagonal is under this fraction of its crop box's side
+    # is no hand: keypoints bunched on a small shape (None: off; pipeline.keypoint_spread)
+    min_spread: float | None = None
     min_area_frac: float = 0.0005  # smallest hand region, fraction of the segmentation canvas
     max_hands: int = 2
     # regions beyond max_hands that PoseNet examines per search (best segmentation peak first);
@@ -60,6 +63,8 @@ class DetectionConfig:
                 raise ValueError(f"detection fine_input_size must be two multiples of 16 (>= 32) or null, "
                                  f"got {self.fine_input_size!r}")
             self.fine_input_size = size
+        if self.min_spread is not None and not 0.0 < float(self.min_spread) < 2.0:
+            raise ValueError(f"detection min_spread must be in (0, 2) or null, got {self.min_spread!r}")
         if self.coarse_minority is not None and not 0.0 <= float(self.coarse_minority) <= 0.5:
             raise ValueError(f"detection coarse_minority must be in [0, 0.5] or null, got {self.coarse_minority!r}")
         if int(self.extra_candidates) < 0 or int(self.max_hands) < 1:

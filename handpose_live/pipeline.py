@@ -60,6 +60,19 @@ def hand_score(region_confidence: float, keypoint_scores: np.ndarray) -> float:
     return float(np.sqrt(max(region_confidence, 0.0) * float(np.mean(keypoint_scores))))
 
 
+def keypoint_spread(keypoints: np.ndarray, box) -> float:
+    """How far a hand's keypoints ``[21, 2]`` spread: their bbox diagonal over its crop box's side
+    (``box`` = centre x, centre y, side). A hand fills much of its crop (real_hands dev: >= 0.64);
+    PoseNet's keypoints bunched on a small shape (a printed logo) spread far less."""
+    kp = np.asarray(keypoints, np.float64)
+    return float(np.linalg.norm(kp.max(0) - kp.min(0)) / max(float(box[2]), 1e-6))
+
+
+def spread_enough(keypoints: np.ndarray, box, min_spread: float | None) -> bool:
+    """``detection.min_spread``'s test (always true when it is off)."""
+    return min_spread is None or keypoint_spread(keypoints, box) >= min_spread
+
+
 def drop_duplicates(ranked: list[int], keypoints: np.ndarray, max_overlap: float | None) -> list[int]:
     """``ranked``: candidate indices, best first; ``keypoints[k]`` ``[21, 2]`` each one's keypoints.
     The candidates kept when each one whose keypoints' bbox and an already kept one's overlap by at
@@ -728,7 +741,7 @@ class HandPoseEstimator:
         picked: list[list[tuple]] = [[] for _ in frames]  # (score, candidate) per frame
         for k, m in enumerate(meta):
             score = hand_score(m[2], poses.confidence[k])
-            if score >= det.min_score:
+            if score >= det.min_score and spread_enough(poses.keypoints[k], m[3], det.min_spread):
                 picked[m[0]].append((score, k))
         for cands in picked:  # the best max_hands of the examined candidates, each hand once
             cands.sort(key=lambda c: -c[0])
@@ -786,7 +799,8 @@ class HandPoseEstimator:
             for k, r in enumerate(fresh):
                 conf = poses.confidence[k]
                 score = hand_score(r.confidence, conf)
-                if score >= det.min_score and conf.mean() >= det.track_min_confidence:
+                if (score >= det.min_score and conf.mean() >= det.track_min_confidence
+                        and spread_enough(poses.keypoints[k], boxes[k], det.min_spread)):
                     found.append((score, k))
             found.sort(key=lambda f: -f[0])
             found = drop_duplicates([k for _, k in found], None if poses is None else poses.keypoints,

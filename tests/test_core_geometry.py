@@ -312,3 +312,34 @@ def test_regions_of_two_input_sizes_combined():
     with pytest.raises(ValueError, match="coarse_minority"):
         DetectionConfig(coarse_minority=0.7)
 
+
+
+def test_keypoints_bunched_on_a_small_shape_are_no_hand():
+    from handpose_live.checkpoint import build_networks
+    from handpose_live.model_config import DetectionConfig, preset
+    from handpose_live.pipeline import HandPoseEstimator, keypoint_spread, spread_enough
+
+    from fakes import CentrePoseNet, RedIsHandSegNet
+
+    hand = np.array([[0, 0], [60, 80]] + [[30, 40]] * 19, np.float32)  # a 100 px diagonal
+    assert keypoint_spread(hand, (30, 40, 125)) == pytest.approx(0.8)
+    assert spread_enough(hand, (30, 40, 125), 0.5) and not spread_enough(hand, (30, 40, 400), 0.5)
+    assert spread_enough(hand, (30, 40, 400), None)  # off
+    with pytest.raises(ValueError, match="min_spread"):
+        DetectionConfig(min_spread=0)
+    from handpose_live.model_config import ModelConfig
+    assert ModelConfig().to_dict()["detection"]["min_spread"] is None  # off unless a model sets it
+    config = preset("tiny")
+    size = config.posenet.input_size
+    frame = np.full((120, 160, 3), 90, np.uint8)
+    frame[30:90, 40:100] = (0, 0, 255)  # a red square: the fake's hand region
+    found = {}
+    for mode in ("image", "video"):
+        for min_spread in (None, 0.5):
+            config.detection.min_spread = min_spread
+            nets = build_networks(config)
+            # every keypoint at the crop's centre: bunched on one point, spread 0
+            nets["handsegnet"], nets["posenet"] = RedIsHandSegNet(), CentrePoseNet(torch.full((21, 2), size / 2.0), size)
+            est = HandPoseEstimator(config, nets, device="cpu", mode=mode, backend="torch")
+            found[mode, min_spread] = len(est.process([frame])[0])
+    assert found == {("image", None): 1, ("image", 0.5): 0, ("video", None): 1, ("video", 0.5): 0}
