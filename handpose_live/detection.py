@@ -94,17 +94,17 @@ def find_regions(probs: np.ndarray, threshold: float = 0.5, bridge_px: int = 10,
                     candidates.append(_region(xs[part], ys[part], hand_prob, name))
                 continue
             side = "right" if votes_right * 2 > len(ys) else "left"
-        candidates.append(_region(xs, ys, hand_prob, side))
-        if three:
-            candidates[-1].minority = minority / len(ys)
+        candidates.append(_region(xs, ys, hand_prob, side, minority / len(ys) if three else 0.0))
     candidates.sort(key=lambda r: -r.confidence)
     return candidates[:max_hands], labels_mask
 
 
-def _region(xs: np.ndarray, ys: np.ndarray, hand_prob: np.ndarray, side: str | None) -> Region:
+def _region(xs: np.ndarray, ys: np.ndarray, hand_prob: np.ndarray, side: str | None,
+            minority: float = 0.0) -> Region:
     """The region of pixels ``(xs, ys)``: their bbox, highest hand probability and count."""
     bbox = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
-    return Region(bbox=bbox, confidence=float(hand_prob[ys, xs].max()), area=int(len(xs)), side=side)
+    return Region(bbox=bbox, confidence=float(hand_prob[ys, xs].max()), area=int(len(xs)), side=side,
+                  minority=minority)
 
 
 def _inside(a: np.ndarray, b: np.ndarray) -> float:

@@ -117,6 +117,13 @@ class ModelConfig:
             raise ValueError("lifting nets that read world landmarks need a keypoint refiner with world \"lifting\"")
 
     @property
+    def segment_input_size(self) -> tuple[int, int]:
+        """HandSegNet's input (height, width) on every frame: ``detection.fine_input_size`` where the
+        model sets one (its own ``handsegnet.input_size`` then runs only where two hands may be
+        joined), else its own."""
+        return tuple(self.detection.fine_input_size or self.handsegnet.input_size)
+
+    @property
     def lifting_image_channels(self) -> int:
         """PoseNet feature channels the lifting nets read (0: score maps and hand side only)."""
         return max(self.poseprior.image_channels, self.viewpoint.image_channels)

@@ -203,7 +203,7 @@ def _timing_pass(nets: dict, config: ModelConfig, device: torch.device, memory_f
     """A callable running one HandSegNet pass on a frame and one PoseNet pass (and refiner pass,
     when the model has one) on two crops at the model's input sizes (HandSegNet's at the size that
     runs on every frame)."""
-    h, w = config.detection.fine_input_size or config.handsegnet.input_size
+    h, w = config.segment_input_size
     s = config.posenet.input_size
     frame = torch.zeros(1, 3, h, w, device=device).to(memory_format=memory_format)
     crops = torch.zeros(2, 3, s, s, device=device).to(memory_format=memory_format)

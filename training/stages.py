@@ -121,9 +121,9 @@ def handseg_crop_boxes(handsegnet, batch, config: ModelConfig, device, fallback:
     nearest the labelled hand's keypoint box; ``fallback`` where none lies on the hand. At the input
     size the run time's regions come from (``detection.fine_input_size`` where the model has one;
     its second pass only takes two joined hands apart)."""
-    size = config.detection.fine_input_size or config.handsegnet.input_size
     with torch.no_grad():
-        found = segment_frames(handsegnet, list(batch["image_rgb"].numpy()), size, config.detection, device)
+        found = segment_frames(handsegnet, list(batch["image_rgb"].numpy()), config.segment_input_size,
+                               config.detection, device)
     boxes = fallback.clone()
     kp = batch["keypoints_2d"].float().numpy()
     for i, (regions, _) in enumerate(found):
